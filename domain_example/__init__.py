@@ -1,0 +1,1 @@
+"""A small payments application built on persistence (see issue: domain_example)."""

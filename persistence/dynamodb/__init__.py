@@ -1,0 +1,1 @@
+"""The DynamoDB backend: expression compiler, client calls and error mapping."""

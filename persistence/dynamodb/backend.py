@@ -1,0 +1,205 @@
+"""DynamoDBBackend: the backend contract over a boto3 DynamoDB client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..actions import Action, Check, Delete, Put, Update
+from ..backend import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..marshal import Item, Wire
+from ..planner import Plan
+from .expressions import ExpressionBuilder, check_expression_size
+
+
+class DynamoDBBackend:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def register(self, table: Any) -> None:
+        """Nothing to do: tables are created by table operations, never on the hot path."""
+
+    # ------------------------------------------------------------------ reads
+
+    def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        response = self.client.get_item(TableName=table, Key=dict(key), ConsistentRead=consistent)
+        item: Item | None = response.get("Item")
+        return item
+
+    def batch_get(
+        self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
+    ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
+        request = {
+            table: {"Keys": [dict(k) for k in keys], "ConsistentRead": consistent}
+            for table, keys in requests.items()
+            if keys
+        }
+        response = self.client.batch_get_item(RequestItems=request)
+        found: dict[str, list[Item]] = response.get("Responses", {})
+        unprocessed = {
+            table: list(entry.get("Keys", []))
+            for table, entry in response.get("UnprocessedKeys", {}).items()
+            if entry.get("Keys")
+        }
+        return found, unprocessed
+
+    def read(
+        self,
+        plan: Plan,
+        *,
+        limit: int | None,
+        start_key: Mapping[str, Wire] | None,
+        select_count: bool = False,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        projection: Sequence[str] | None = None,
+        return_consumed_capacity: bool = False,
+    ) -> ReadResult:
+        builder = ExpressionBuilder()
+        request: dict[str, Any] = {"TableName": plan.table}
+        if plan.index is not None:
+            request["IndexName"] = plan.index
+        if plan.operation == "Query":
+            request["KeyConditionExpression"] = check_expression_size(
+                builder.key_condition(plan.key_condition), "key condition"
+            )
+            request["ScanIndexForward"] = not plan.descending
+        elif segment is not None:
+            request["Segment"] = segment
+            request["TotalSegments"] = total_segments
+        if plan.filter is not None:
+            request["FilterExpression"] = check_expression_size(
+                builder.condition(plan.filter), "filter expression"
+            )
+        if plan.consistent:
+            request["ConsistentRead"] = True
+        if limit is not None:
+            request["Limit"] = limit
+        if start_key is not None:
+            request["ExclusiveStartKey"] = dict(start_key)
+        if select_count:
+            request["Select"] = "COUNT"
+        elif projection is not None:
+            request["ProjectionExpression"] = builder.projection((p,) for p in projection)
+        if return_consumed_capacity:
+            request["ReturnConsumedCapacity"] = "TOTAL"
+        builder.attach(request)
+        call = self.client.query if plan.operation == "Query" else self.client.scan
+        response = call(**request)
+        return ReadResult(
+            response.get("Items", []),
+            response.get("LastEvaluatedKey"),
+            response.get("Count", 0),
+            response.get("ScannedCount", 0),
+            response.get("ConsumedCapacity"),
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        items = [_transact_item(a) for a in actions]
+        try:
+            self.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            raw = exc.response.get("CancellationReasons") or _reasons_from_message(
+                exc.response.get("Error", {}).get("Message", ""), len(actions)
+            )
+            raise Cancelled(
+                [
+                    RawReason(r.get("Code", "None"), r.get("Message"), _item(r.get("Item")))
+                    for r in raw
+                ]
+            ) from None
+
+    def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
+        request = _request(action)
+        if action.condition is not None:
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if return_values != "NONE":
+            request["ReturnValues"] = return_values
+        try:
+            if isinstance(action, Put):
+                response = self.client.put_item(**request)
+            elif isinstance(action, Update):
+                response = self.client.update_item(**request)
+            elif isinstance(action, Delete):
+                response = self.client.delete_item(**request)
+            else:
+                raise TypeError("a ConditionCheck only exists inside a transaction")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConditionalCheckFailed(_item(exc.response.get("Item"))) from None
+            raise
+        attributes: Item | None = response.get("Attributes")
+        return attributes
+
+    def batch_write(self, requests: BatchRequests) -> BatchRequests:
+        request: dict[str, list[dict[str, Any]]] = {}
+        for table, actions in requests.items():
+            for action in actions:
+                if isinstance(action, Put):
+                    request.setdefault(table, []).append({"PutRequest": {"Item": action.item}})
+                else:
+                    request.setdefault(table, []).append({"DeleteRequest": {"Key": action.key}})
+        response = self.client.batch_write_item(RequestItems=request)
+        unprocessed: BatchRequests = {}
+        by_id = {table: {_identity(a): a for a in actions} for table, actions in requests.items()}
+        for table, entries in response.get("UnprocessedItems", {}).items():
+            for entry in entries:
+                if "PutRequest" in entry:
+                    ident = ("put", repr(sorted(entry["PutRequest"]["Item"].items())))
+                else:
+                    ident = ("delete", repr(sorted(entry["DeleteRequest"]["Key"].items())))
+                original = by_id.get(table, {}).get(ident)
+                if original is not None:
+                    unprocessed.setdefault(table, []).append(original)
+        return unprocessed
+
+
+def _item(value: Any) -> Item | None:
+    return value if isinstance(value, dict) else None
+
+
+def _identity(action: Put | Delete) -> tuple[str, str]:
+    if isinstance(action, Put):
+        return ("put", repr(sorted(action.item.items())))
+    return ("delete", repr(sorted(action.key.items())))
+
+
+def _request(action: Action) -> dict[str, Any]:
+    builder = ExpressionBuilder()
+    request: dict[str, Any] = {"TableName": action.table}
+    if isinstance(action, Put):
+        request["Item"] = action.item
+    else:
+        request["Key"] = action.key
+    if isinstance(action, Update):
+        request["UpdateExpression"] = check_expression_size(
+            builder.update(action.clauses), "update expression"
+        )
+    if action.condition is not None:
+        request["ConditionExpression"] = check_expression_size(
+            builder.condition(action.condition), "condition expression"
+        )
+    return builder.attach(request)
+
+
+def _transact_item(action: Action) -> dict[str, Any]:
+    request = _request(action)
+    if action.condition is not None:
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    kind = {Put: "Put", Update: "Update", Delete: "Delete", Check: "ConditionCheck"}[type(action)]
+    return {kind: request}
+
+
+def _reasons_from_message(message: str, count: int) -> list[dict[str, Any]]:
+    """Older servers only list the codes in the message: 'reasons [ConditionalCheckFailed]'."""
+    start, end = message.find("["), message.rfind("]")
+    if start < 0 or end < start:
+        return [{"Code": "Unknown"} for _ in range(count)]
+    codes = [c.strip() for c in message[start + 1 : end].split(",")]
+    return [{"Code": c or "None"} for c in codes]

@@ -1,0 +1,50 @@
+"""DynamoDBUnitOfWork and DynamoDBRepository over a boto3 DynamoDB client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ..mapping import Mapping
+from ..repository import Repository
+from ..unit_of_work import UnitOfWork
+from .backend import DynamoDBBackend
+
+T = TypeVar("T")
+
+
+class DynamoDBUnitOfWork(UnitOfWork):
+    """One unit of work per thread; boto3 clients are thread-safe and may be shared."""
+
+    def __init__(
+        self,
+        client: Any,
+        mappings: Iterable[Mapping[Any]],
+        *,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        outbox: Any | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.client = client
+        super().__init__(
+            DynamoDBBackend(client),
+            mappings,
+            cursor_secret=cursor_secret,
+            outbox=outbox,
+            clock=clock,
+        )
+
+
+class DynamoDBRepository(Repository[T]):
+    """A repository outside any unit of work: each add/remove commits at once."""
+
+    def __init__(
+        self,
+        client: Any,
+        mapping: Mapping[T],
+        *,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+    ) -> None:
+        self.client = client
+        super().__init__(DynamoDBBackend(client), mapping, cursor_secret=cursor_secret)

@@ -1,0 +1,165 @@
+"""Key templates: literal text with `{field}` holes, e.g. "ORDER#{day}#{order_id}".
+
+A hole may carry a format spec, "{seq:010d}", which is what makes a range over a number inside a
+composite key correct (strings compare byte by byte, so only zero-padded numbers sort right).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from .errors import ValidationError
+
+_HOLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Hole:
+    field: str
+    format_spec: str
+
+
+@dataclass(frozen=True)
+class Template:
+    text: str
+    parts: tuple[str | Hole, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Template:
+        parts: list[str | Hole] = []
+        pos = 0
+        for match in _HOLE.finditer(text):
+            if match.start() > pos:
+                parts.append(text[pos : match.start()])
+            parts.append(Hole(match.group(1), match.group(2) or ""))
+            pos = match.end()
+        if pos < len(text):
+            parts.append(text[pos:])
+        rest = _HOLE.sub("", text)
+        if "{" in rest or "}" in rest:
+            raise ValidationError(f"key template {text!r} has an unbalanced brace")
+        return cls(text, tuple(parts))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(p.field for p in self.parts if isinstance(p, Hole))
+
+    @property
+    def direct_field(self) -> str | None:
+        """The field when the template is exactly one hole with no format: the key keeps the
+        field's own type (a number stays N)."""
+        if (
+            len(self.parts) == 1
+            and isinstance(self.parts[0], Hole)
+            and not self.parts[0].format_spec
+        ):
+            return self.parts[0].field
+        return None
+
+    def render(self, values: Mapping[str, Any]) -> str | None:
+        """The key text, or None when a field it needs is None (a sparse index is left)."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = values.get(part.field)
+            if value is None:
+                return None
+            out.append(format_part(value, part.format_spec, part.field))
+        return "".join(out)
+
+    def fixed_prefix(self, fixed: Mapping[str, Any]) -> tuple[str, int]:
+        """Text up to the first hole whose field is not fixed, and that hole's index among the
+        holes (len(fields) when every hole is fixed)."""
+        out = []
+        hole_index = 0
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            if part.field not in fixed:
+                return "".join(out), hole_index
+            out.append(format_part(fixed[part.field], part.format_spec, part.field))
+            hole_index += 1
+        return "".join(out), hole_index
+
+    def last_hole_ends_template(self) -> bool:
+        return bool(self.parts) and isinstance(self.parts[-1], Hole)
+
+    def hole(self, index: int) -> Hole:
+        holes = [p for p in self.parts if isinstance(p, Hole)]
+        return holes[index]
+
+
+def format_part(value: Any, format_spec: str, field: str) -> str:
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool):
+        raise ValidationError(f"key field {field!r}: a bool cannot be part of a key template")
+    if format_spec:
+        try:
+            return format(value, format_spec)
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(
+                f"key field {field!r}: {value!r} does not fit {{:{format_spec}}}: {exc}"
+            ) from None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    raise ValidationError(
+        f"key field {field!r}: {type(value).__name__} cannot be part of a key template"
+    )
+
+
+def sorts_as_text(format_spec: str, value: Any) -> bool:
+    """Whether values formatted by this hole compare like the values themselves."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, str | datetime | date):
+        return True
+    if isinstance(value, int) and not isinstance(value, bool):
+        return bool(re.fullmatch(r"0\d+d?", format_spec)) and value >= 0
+    return False
+
+
+class Key:
+    """Partition and optional sort key templates of a table or an index.
+
+    `Key(pk="ACCOUNT#{account_id}", sk="ACCOUNT")`: `pk`/`sk` are roles, not attribute names; the
+    table or index says which attributes they fill.
+    """
+
+    def __init__(self, pk: str | None = None, sk: str | None = None) -> None:
+        self.pk = Template.parse(pk) if pk is not None else None
+        self.sk = Template.parse(sk) if sk is not None else None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        out: tuple[str, ...] = ()
+        for template in (self.pk, self.sk):
+            if template is not None:
+                out += template.fields
+        return out
+
+    def __repr__(self) -> str:
+        pk = self.pk.text if self.pk else None
+        sk = self.sk.text if self.sk else None
+        return f"Key(pk={pk!r}, sk={sk!r})"
+
+
+Renderer = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]

@@ -1,0 +1,1 @@
+"""The in-memory backend: the same contract and rules as DynamoDB, no network."""

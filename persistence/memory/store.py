@@ -1,0 +1,314 @@
+"""InMemoryStore: one in-memory "database" with DynamoDB's semantics on wire items.
+
+Items are stored in wire format, so the in-memory backend exercises the same marshalling as the
+real one. Reads come back in DynamoDB's order (sort key within a partition; index keys, then table
+keys, for an index), `limit` counts items evaluated before the filter, pages stop at 1 MB, and
+every write, single or transactional, is applied under one lock: all or nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from .. import limits
+from ..actions import Action, Check, Delete, Put, Update
+from ..backend import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..errors import ValidationError
+from ..marshal import Item, Wire
+from ..planner import Plan
+from ..specification import Spec
+from ..validation import item_size
+from .updates import apply_clauses
+
+_TOKEN_TTL_SECONDS = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes
+
+
+def _sort_value(wire: Wire | None) -> tuple[int, Any]:
+    if wire is None:
+        return (0, b"")
+    (tag, inner), *_ = wire.items()
+    if tag == "N":
+        return (1, Decimal(inner))
+    if tag == "S":
+        return (2, inner.encode("utf-8"))
+    return (3, bytes(inner))
+
+
+def _key_id(key: Mapping[str, Wire]) -> tuple[Any, ...]:
+    return tuple((name, _sort_value(key[name])) for name in sorted(key))
+
+
+class _TableData:
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.items: dict[tuple[Any, ...], Item] = {}
+
+
+class InMemoryStore:
+    """Shared by every InMemoryUnitOfWork / repository that should see the same data."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables: dict[str, _TableData] = {}
+        self._tokens: dict[str, tuple[float, str]] = {}
+        self.requests: list[str] = []  # operation names, for tests that count round trips
+
+    # ------------------------------------------------------------------ schema
+
+    def register(self, table: Any) -> None:
+        with self._lock:
+            if table.name not in self._tables:
+                self._tables[table.name] = _TableData(table)
+
+    def _data(self, name: str) -> _TableData:
+        try:
+            return self._tables[name]
+        except KeyError:
+            raise ValidationError(f"table {name!r} is not known to this InMemoryStore") from None
+
+    def _key(self, data: _TableData, item: Mapping[str, Wire]) -> dict[str, Wire]:
+        out = {}
+        for attr in data.table.key_attributes():
+            if attr not in item:
+                raise ValidationError(f"the key of table {data.table.name!r} needs {attr!r}")
+            out[attr] = item[attr]
+        return out
+
+    def items(self, table: str) -> list[Item]:
+        """Every stored item of a table (a copy), for tests and debugging."""
+        with self._lock:
+            return [copy.deepcopy(i) for i in self._data(table).items.values()]
+
+    def clear(self) -> None:
+        with self._lock:
+            for data in self._tables.values():
+                data.items.clear()
+            self._tokens.clear()
+            self.requests.clear()
+
+    # ------------------------------------------------------------------ reads
+
+    def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        with self._lock:
+            self.requests.append("GetItem")
+            data = self._data(table)
+            found = data.items.get(_key_id(self._key(data, key)))
+            return copy.deepcopy(found) if found is not None else None
+
+    def batch_get(
+        self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
+    ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
+        with self._lock:
+            self.requests.append("BatchGetItem")
+            found: dict[str, list[Item]] = {}
+            for table, keys in requests.items():
+                data = self._data(table)
+                for key in keys:
+                    item = data.items.get(_key_id(self._key(data, key)))
+                    if item is not None:
+                        found.setdefault(table, []).append(copy.deepcopy(item))
+            return found, {}
+
+    def read(
+        self,
+        plan: Plan,
+        *,
+        limit: int | None,
+        start_key: Mapping[str, Wire] | None,
+        select_count: bool = False,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        projection: Sequence[str] | None = None,
+        return_consumed_capacity: bool = False,
+    ) -> ReadResult:
+        with self._lock:
+            self.requests.append(plan.operation)
+            data = self._data(plan.table)
+            pk_attr, sk_attr = data.table.index_keys(plan.index)
+            candidates = [
+                i for i in data.items.values() if pk_attr in i and (sk_attr is None or sk_attr in i)
+            ]
+            if plan.operation == "Query":
+                candidates = [i for i in candidates if _all(plan.key_condition, i)]
+                order = self._query_order(data, plan.index)
+                candidates.sort(key=order, reverse=plan.descending)
+            else:
+                if segment is not None and total_segments is not None:
+                    candidates = [
+                        i
+                        for i in candidates
+                        if _segment_of(i[data.table.partition_key], total_segments) == segment
+                    ]
+                order = self._scan_order(data)
+                candidates.sort(key=order)
+            if start_key is not None:
+                position = order(dict(start_key))
+                if plan.operation == "Query" and plan.descending:
+                    candidates = [i for i in candidates if order(i) < position]
+                else:
+                    candidates = [i for i in candidates if order(i) > position]
+            evaluated: list[Item] = []
+            size = 0
+            stopped = False
+            for item in candidates:
+                if limit is not None and len(evaluated) >= limit:
+                    stopped = True
+                    break
+                evaluated.append(item)
+                size += item_size(item)
+                if size >= limits.MAX_PAGE_BYTES:
+                    stopped = len(evaluated) < len(candidates)
+                    break
+            else:
+                stopped = False
+            if limit is not None and len(evaluated) == limit:
+                # DynamoDB hands out LastEvaluatedKey whenever it stopped at the limit.
+                stopped = True
+            matched = [i for i in evaluated if plan.filter is None or plan.filter.evaluate(i)]
+            last_key = None
+            if stopped and evaluated:
+                last = evaluated[-1]
+                last_key = {a: copy.deepcopy(last[a]) for a in plan.key_attributes if a in last}
+            items = [] if select_count else [_project(i, projection) for i in matched]
+            return ReadResult(items, last_key, len(matched), len(evaluated))
+
+    def _query_order(self, data: _TableData, index: str | None) -> Any:
+        _, sk = data.table.index_keys(index)
+        table_keys = data.table.key_attributes()
+
+        def order(item: Mapping[str, Wire]) -> tuple[Any, ...]:
+            head = (_sort_value(item.get(sk)),) if sk else ()
+            return head + tuple(_sort_value(item.get(a)) for a in table_keys)
+
+        return order
+
+    def _scan_order(self, data: _TableData) -> Any:
+        table_keys = data.table.key_attributes()
+
+        def order(item: Mapping[str, Wire]) -> tuple[Any, ...]:
+            pk = item.get(table_keys[0])
+            return (_hash(pk), *(_sort_value(item.get(a)) for a in table_keys))
+
+        return order
+
+    # ------------------------------------------------------------------ writes
+
+    def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        with self._lock:
+            self.requests.append("TransactWriteItems")
+            now = time.monotonic()
+            self._tokens = {
+                t: v for t, v in self._tokens.items() if now - v[0] < _TOKEN_TTL_SECONDS
+            }
+            fingerprint = _fingerprint(actions)
+            seen = self._tokens.get(token)
+            if seen is not None:
+                if seen[1] != fingerprint:
+                    raise ValidationError(
+                        "IdempotentParameterMismatch: the ClientRequestToken was used for "
+                        "another request"
+                    )
+                return  # already applied: a retried commit is applied once
+            reasons: list[RawReason] = []
+            failed = False
+            for action in actions:
+                data = self._data(action.table)
+                key = self._key(data, action.item if isinstance(action, Put) else action.key)
+                current = data.items.get(_key_id(key))
+                if action.condition is not None and not action.condition.evaluate(current or {}):
+                    failed = True
+                    reasons.append(
+                        RawReason(
+                            "ConditionalCheckFailed",
+                            "The conditional request failed",
+                            copy.deepcopy(current),
+                        )
+                    )
+                else:
+                    reasons.append(RawReason("None"))
+            if failed:
+                raise Cancelled(reasons)
+            for action in actions:
+                self._apply(action)
+            self._tokens[token] = (now, fingerprint)
+
+    def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
+        with self._lock:
+            self.requests.append(type(action).__name__ + "Item")
+            data = self._data(action.table)
+            key = self._key(data, action.item if isinstance(action, Put) else action.key)
+            current = data.items.get(_key_id(key))
+            if action.condition is not None and not action.condition.evaluate(current or {}):
+                raise ConditionalCheckFailed(copy.deepcopy(current))
+            old = copy.deepcopy(current)
+            new = self._apply(action)
+            if return_values in ("ALL_OLD", "UPDATED_OLD"):
+                return old
+            if return_values in ("ALL_NEW", "UPDATED_NEW"):
+                return copy.deepcopy(new)
+            return None
+
+    def batch_write(self, requests: BatchRequests) -> BatchRequests:
+        with self._lock:
+            self.requests.append("BatchWriteItem")
+            for actions in requests.values():
+                for action in actions:
+                    self._apply(action)
+            return {}
+
+    def _apply(self, action: Action) -> Item | None:
+        data = self._data(action.table)
+        if isinstance(action, Put):
+            key = self._key(data, action.item)
+            data.items[_key_id(key)] = copy.deepcopy(action.item)
+            return action.item
+        key = self._key(data, action.key)
+        kid = _key_id(key)
+        if isinstance(action, Delete):
+            data.items.pop(kid, None)
+            return None
+        if isinstance(action, Update):
+            current = data.items.get(kid) or copy.deepcopy(dict(key))
+            updated = apply_clauses(current, action.clauses)
+            for attr, value in key.items():
+                if updated.get(attr) != value:
+                    raise ValidationError(f"an update cannot change key attribute {attr!r}")
+            data.items[kid] = updated
+            return updated
+        assert isinstance(action, Check)
+        return None
+
+
+def _all(specs: Sequence[Spec], item: Item) -> bool:
+    return all(s.evaluate(item) for s in specs)
+
+
+def _hash(wire: Wire | None) -> str:
+    return hashlib.md5(repr(_sort_value(wire)).encode(), usedforsecurity=False).hexdigest()
+
+
+def _segment_of(wire: Wire, total: int) -> int:
+    return int(_hash(wire), 16) % total
+
+
+def _project(item: Item, projection: Sequence[str] | None) -> Item:
+    if projection is None:
+        return copy.deepcopy(item)
+    return {k: copy.deepcopy(v) for k, v in item.items() if k in projection}
+
+
+def _fingerprint(actions: Sequence[Action]) -> str:
+    return hashlib.sha256(
+        repr(
+            [
+                (type(a).__name__, a.table, a.key if not isinstance(a, Put) else a.item)
+                for a in actions
+            ]
+        ).encode()
+    ).hexdigest()

@@ -1,0 +1,46 @@
+"""InMemoryUnitOfWork and InMemoryRepository: the backend for tests, with DynamoDB's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ..mapping import Mapping
+from ..repository import Repository
+from ..unit_of_work import UnitOfWork
+from .store import InMemoryStore
+
+T = TypeVar("T")
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """Without `store=`, each unit of work gets a private store."""
+
+    def __init__(
+        self,
+        mappings: Iterable[Mapping[Any]],
+        *,
+        store: InMemoryStore | None = None,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        outbox: Any | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store if store is not None else InMemoryStore()
+        super().__init__(
+            self.store, mappings, cursor_secret=cursor_secret, outbox=outbox, clock=clock
+        )
+
+
+class InMemoryRepository(Repository[T]):
+    """A repository outside any unit of work: each add/remove commits at once."""
+
+    def __init__(
+        self,
+        mapping: Mapping[T],
+        *,
+        store: InMemoryStore | None = None,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+    ) -> None:
+        self.store = store if store is not None else InMemoryStore()
+        super().__init__(self.store, mapping, cursor_secret=cursor_secret)

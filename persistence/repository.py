@@ -1,0 +1,293 @@
+"""Repositories: collection-like access to one aggregate type, on any backend.
+
+Reads compile a Specification into the cheapest read (see planner.py). Inside a unit of work, what
+a repository loads goes through the unit of work's identity map, and `add` / `remove` are recorded
+for the commit. A repository built outside a unit of work writes at once, each call being its own
+one-action commit with the same conditions and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import structlog
+
+from . import limits
+from .backend import Backend
+from .cursor import CursorSigner
+from .errors import BatchIncomplete, NotFound, ValidationError
+from .keyid import key_id
+from .mapping import Mapping
+from .marshal import Item, Wire
+from .planner import Plan, plan
+from .retry import Backoff
+from .specification import Spec
+
+if TYPE_CHECKING:
+    from .unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of results. `cursor` is None on the last page.
+
+    `count` is the number of items that matched the filter on this page, `scanned_count` the
+    number evaluated: DynamoDB applies `limit` before the filter, so a page may hold fewer items
+    than `limit` (even none) and still have a cursor.
+    """
+
+    items: list[T]
+    cursor: str | None
+    count: int
+    scanned_count: int
+    consumed_capacity: dict[str, Any] | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class Repository(Generic[T]):
+    def __init__(
+        self,
+        backend: Backend,
+        mapping: Mapping[T],
+        *,
+        unit_of_work: UnitOfWork | None = None,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        signer: CursorSigner | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.backend = backend
+        self.mapping = mapping
+        self._uow = unit_of_work
+        self._signer = signer
+        self._cursor_secret = cursor_secret
+        self._backoff = backoff or Backoff()
+        backend.register(mapping.table)
+
+    @property
+    def signer(self) -> CursorSigner:
+        if self._signer is None:
+            self._signer = CursorSigner(self._cursor_secret)
+        return self._signer
+
+    # ------------------------------------------------------------------ writes
+
+    def add(self, aggregate: T) -> None:
+        """A new aggregate; at commit it is Put only if its key is not stored yet."""
+        if self._uow is not None:
+            self._uow._register_new(self.mapping, aggregate)
+            return
+        with self._standalone() as uow:
+            uow._register_new(self.mapping, aggregate)
+            uow.commit()
+
+    def remove(self, aggregate: T) -> None:
+        """Delete at commit (a soft delete when the mapping names a soft_delete field)."""
+        if self._uow is not None:
+            self._uow._register_removed(self.mapping, aggregate)
+            return
+        with self._standalone() as uow:
+            uow._adopt(self.mapping, aggregate)
+            uow._register_removed(self.mapping, aggregate)
+            uow.commit()
+
+    def _standalone(self) -> UnitOfWork:
+        from .unit_of_work import UnitOfWork
+
+        return UnitOfWork(self.backend, [self.mapping])
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, *, consistent: bool = False, include_deleted: bool = False, **key: Any) -> T:
+        wire_key = self.mapping.key_from_fields(key)
+        if self._uow is not None:
+            cached = self._uow._cached(self.mapping, wire_key)
+            if cached is not None:
+                return cached
+        item = self.backend.get_item(self.mapping.table.name, wire_key, consistent)
+        if (
+            item is None
+            or not self.mapping.is_type(item)
+            or (not include_deleted and self._is_deleted(item))
+        ):
+            raise NotFound(self.mapping.name, key)
+        return self._load(item)
+
+    def get_many(
+        self, keys: Iterable[MappingABC[str, Any]], *, consistent: bool = False
+    ) -> list[T]:
+        """BatchGetItem in chunks of 100, in the order of `keys`; keys not stored are left out."""
+        wire_keys = [self.mapping.key_from_fields(k) for k in keys]
+        unique: dict[tuple[Any, ...], dict[str, Wire]] = {}
+        for k in wire_keys:
+            unique.setdefault(key_id(k), k)
+        found: dict[tuple[Any, ...], Item] = {}
+        pending = list(unique.values())
+        for start in range(0, len(pending), limits.MAX_BATCH_GET):
+            chunk = pending[start : start + limits.MAX_BATCH_GET]
+            for item in self._batch_get_chunk(chunk, consistent):
+                found[key_id({a: item[a] for a in self.mapping.table.key_attributes()})] = item
+        out = []
+        for k in wire_keys:
+            stored = found.get(key_id(k))
+            if stored is not None and self.mapping.is_type(stored) and not self._is_deleted(stored):
+                out.append(self._load(stored))
+        return out
+
+    def _batch_get_chunk(self, keys: list[dict[str, Wire]], consistent: bool) -> list[Item]:
+        table = self.mapping.table.name
+        items: list[Item] = []
+        request = {table: keys}
+        for attempt in range(self._backoff.attempts):
+            found, unprocessed = self.backend.batch_get(request, consistent)
+            items.extend(found.get(table, []))
+            if not unprocessed.get(table):
+                return items
+            request = {table: unprocessed[table]}
+            log.debug(
+                "batch_get_retry", table=table, unprocessed=len(request[table]), attempt=attempt
+            )
+            self._backoff.wait(attempt)
+        raise BatchIncomplete(
+            f"BatchGetItem on {table!r} still had {len(request[table])} unprocessed keys after "
+            f"{self._backoff.attempts} attempts",
+            request[table],
+        )
+
+    def plan(
+        self,
+        spec: Spec | None = None,
+        *,
+        index: str | None = None,
+        descending: bool = False,
+        consistent: bool = False,
+        allow_scan: bool = True,
+        include_deleted: bool = False,
+    ) -> Plan:
+        return plan(
+            self.mapping,
+            spec,
+            index=index,
+            descending=descending,
+            consistent=consistent,
+            allow_scan=allow_scan,
+            include_deleted=include_deleted,
+        )
+
+    def explain(self, spec: Spec | None = None, **options: Any) -> str:
+        """ "GetItem", "Query bank", "Query bank.by_owner", "Scan bank"..."""
+        return self.plan(spec, **options).describe()
+
+    def find(
+        self,
+        spec: Spec | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        index: str | None = None,
+        descending: bool = False,
+        consistent: bool = False,
+        allow_scan: bool = True,
+        include_deleted: bool = False,
+        return_consumed_capacity: bool = False,
+    ) -> Page[T]:
+        if limit is not None and limit < 1:
+            raise ValidationError(f"limit must be at least 1, got {limit}")
+        read = self.plan(
+            spec,
+            index=index,
+            descending=descending,
+            consistent=consistent,
+            allow_scan=allow_scan,
+            include_deleted=include_deleted,
+        )
+        if read.operation == "GetItem":
+            return self._find_by_key(read)
+        start = self.signer.decode(cursor, read.shape()) if cursor is not None else None
+        result = self.backend.read(
+            read,
+            limit=limit,
+            start_key=start,
+            return_consumed_capacity=return_consumed_capacity,
+        )
+        items = result.items
+        if read.post_filter is not None:
+            items = [i for i in items if read.post_filter.evaluate(i)]
+        next_cursor = self.signer.encode(result.last_key, read.shape()) if result.last_key else None
+        return Page(
+            [self._load(i) for i in items],
+            next_cursor,
+            len(items),
+            result.scanned_count,
+            result.consumed_capacity,
+        )
+
+    def _find_by_key(self, read: Plan) -> Page[T]:
+        assert read.key is not None
+        if self._uow is not None:
+            cached = self._uow._cached(self.mapping, read.key)
+            if cached is not None:
+                ok = read.filter is None or read.filter.is_satisfied_by(cached, self.mapping)
+                return Page([cached] if ok else [], None, int(ok), 1)
+        item = self.backend.get_item(read.table, read.key, read.consistent)
+        if item is None:
+            return Page([], None, 0, 0)
+        if read.filter is not None and not read.filter.evaluate(item):
+            return Page([], None, 0, 1)
+        return Page([self._load(item)], None, 1, 1)
+
+    def find_one(self, spec: Spec | None = None, **options: Any) -> T | None:
+        for aggregate in self.iterate(spec, **options):
+            return aggregate
+        return None
+
+    def iterate(
+        self, spec: Spec | None = None, *, page_size: int | None = None, **options: Any
+    ) -> Iterator[T]:
+        """Every matching aggregate, one page at a time (memory stays bounded)."""
+        cursor: str | None = None
+        while True:
+            page = self.find(spec, limit=page_size, cursor=cursor, **options)
+            yield from page.items
+            cursor = page.cursor
+            if cursor is None:
+                return
+
+    def count(self, spec: Spec | None = None, **options: Any) -> int:
+        """Select=COUNT over every page."""
+        read = self.plan(spec, **options)
+        if read.operation == "GetItem":
+            return self._find_by_key(read).count
+        if read.post_filter is not None:
+            return sum(1 for _ in self.iterate(spec, **options))
+        total = 0
+        start: dict[str, Wire] | None = None
+        while True:
+            result = self.backend.read(read, limit=None, start_key=start, select_count=True)
+            total += result.count
+            start = result.last_key
+            if start is None:
+                return total
+
+    # ------------------------------------------------------------------ helpers
+
+    def _is_deleted(self, item: MappingABC[str, Wire]) -> bool:
+        name = self.mapping.soft_delete
+        if name is None or name not in item:
+            return False
+        return item[name] != {"BOOL": False}
+
+    def _load(self, item: Item) -> T:
+        if self._uow is not None:
+            return self._uow._track(self.mapping, item)
+        return self.mapping.from_item(item)

@@ -1,0 +1,572 @@
+"""Specifications: a predicate tree over attribute paths, with DynamoDB's semantics.
+
+`attr("balance") > 100` builds a Comparison; specs combine with `&`, `|`, `~`. The same tree is
+evaluated in memory (`is_satisfied_by`, the in-memory backend) and compiled into DynamoDB
+expressions, so both backends agree on what a spec means:
+
+- comparisons are type-strict: a number never equals a string, `<` only orders S, N and B values
+  of the same type;
+- a missing attribute fails every comparison and function except `not_exists` (so `~` of a
+  comparison on a missing attribute is true);
+- `size` counts characters of a string, bytes of binary, members of sets, lists and maps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import limits
+from .errors import ValidationError
+from .marshal import Wire, class_converter, to_wire
+
+if TYPE_CHECKING:
+    from .mapping import Mapping as AggregateMapping
+
+PathElement = str | int
+Path = tuple[PathElement, ...]
+Op = Literal["==", "!=", "<", "<=", ">", ">="]
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
+
+
+def parse_path(text: str) -> Path:
+    """ "address.city" -> ("address", "city"); "history[0].kind" -> ("history", 0, "kind")."""
+    if not text:
+        raise ValidationError("an attribute path cannot be empty")
+    out: list[PathElement] = []
+    pos = 0
+    expect_name = True
+    for match in _SEGMENT.finditer(text):
+        if match.start() != pos:
+            break
+        pos = match.end()
+        name, index, dot = match.groups()
+        if name is not None:
+            if not expect_name:
+                raise ValidationError(f"malformed attribute path {text!r}")
+            out.append(name)
+            expect_name = False
+        elif index is not None:
+            if not out:
+                raise ValidationError(f"attribute path {text!r} cannot start with an index")
+            out.append(int(index))
+        elif dot is not None:
+            if expect_name:
+                raise ValidationError(f"malformed attribute path {text!r}")
+            expect_name = True
+    if pos != len(text) or expect_name:
+        raise ValidationError(f"malformed attribute path {text!r}")
+    return tuple(out)
+
+
+def path_text(path: Path) -> str:
+    out = ""
+    for element in path:
+        out += f"[{element}]" if isinstance(element, int) else (f".{element}" if out else element)
+    return out
+
+
+# --------------------------------------------------------------------------- the tree
+
+
+class Spec:
+    """Base of every specification node."""
+
+    __slots__ = ()
+
+    def __and__(self, other: Spec) -> Spec:
+        _check_spec(other, "&")
+        return And(tuple(_flatten(And, (self, other))))
+
+    def __or__(self, other: Spec) -> Spec:
+        _check_spec(other, "|")
+        return Or(tuple(_flatten(Or, (self, other))))
+
+    def __invert__(self) -> Spec:
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a Specification has no truth value: combine specs with & | ~ instead of and/or/not"
+        )
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        raise NotImplementedError
+
+    def paths(self) -> Iterator[Path]:
+        raise NotImplementedError
+
+    def is_satisfied_by(self, candidate: Any, mapping: AggregateMapping[Any] | None = None) -> bool:
+        """Evaluate in memory against an aggregate (or a wire item), as DynamoDB would."""
+        if mapping is not None:
+            return self.evaluate(mapping.to_item(candidate))
+        if dataclasses.is_dataclass(candidate) and not isinstance(candidate, type):
+            return self.evaluate(class_converter(type(candidate)).to_item(candidate))
+        if isinstance(candidate, Mapping):
+            return self.evaluate(candidate)
+        raise TypeError(f"cannot evaluate a specification against {type(candidate).__name__}")
+
+
+def _check_spec(other: Any, op: str) -> None:
+    if not isinstance(other, Spec):
+        raise TypeError(f"cannot combine a Specification with {type(other).__name__} using {op}")
+
+
+def _flatten(kind: type[And] | type[Or], specs: Iterable[Spec]) -> Iterator[Spec]:
+    for spec in specs:
+        if isinstance(spec, kind):
+            yield from spec.children
+        else:
+            yield spec
+
+
+@dataclass(frozen=True, eq=False)
+class And(Spec):
+    children: tuple[Spec, ...]
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        return all(child.evaluate(item) for child in self.children)
+
+    def paths(self) -> Iterator[Path]:
+        for child in self.children:
+            yield from child.paths()
+
+
+@dataclass(frozen=True, eq=False)
+class Or(Spec):
+    children: tuple[Spec, ...]
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        return any(child.evaluate(item) for child in self.children)
+
+    def paths(self) -> Iterator[Path]:
+        for child in self.children:
+            yield from child.paths()
+
+
+@dataclass(frozen=True, eq=False)
+class Not(Spec):
+    child: Spec
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        return not self.child.evaluate(item)
+
+    def paths(self) -> Iterator[Path]:
+        return self.child.paths()
+
+
+@dataclass(frozen=True)
+class Size:
+    """`size(path)` as an operand."""
+
+    path: Path
+
+    def _cmp(self, op: Op, value: Any) -> Comparison:
+        return Comparison(self, op, _operand(value))
+
+    def __eq__(self, value: object) -> Comparison:  # type: ignore[override]
+        return self._cmp("==", value)
+
+    def __ne__(self, value: object) -> Comparison:  # type: ignore[override]
+        return self._cmp("!=", value)
+
+    def __lt__(self, value: Any) -> Comparison:
+        return self._cmp("<", value)
+
+    def __le__(self, value: Any) -> Comparison:
+        return self._cmp("<=", value)
+
+    def __gt__(self, value: Any) -> Comparison:
+        return self._cmp(">", value)
+
+    def __ge__(self, value: Any) -> Comparison:
+        return self._cmp(">=", value)
+
+    def between(self, low: Any, high: Any) -> Between:
+        return Between(self, _operand(low), _operand(high))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A literal operand; its wire form is computed once."""
+
+    value: Any
+    wire: Wire = field(compare=False)
+
+    @classmethod
+    def of(cls, value: Any) -> Value:
+        if value is None:
+            raise ValidationError(
+                "comparing with None matches nothing in DynamoDB; use .not_exists() or .exists()"
+            )
+        return cls(value, to_wire(value))
+
+
+@dataclass(frozen=True)
+class PathOperand:
+    """Another attribute as the right-hand operand: attr("a") < attr("b")."""
+
+    path: Path
+
+
+Operand = Value | PathOperand | Size
+Left = Path | Size
+
+
+def _operand(value: Any) -> Value | PathOperand:
+    if isinstance(value, Attr):
+        return PathOperand(value.path)
+    return Value.of(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison(Spec):
+    left: Left
+    op: Op
+    right: Value | PathOperand
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        a = _resolve_left(item, self.left)
+        b = _resolve_operand(item, self.right)
+        if a is None or b is None:
+            return False
+        return compare(a, self.op, b)
+
+    def paths(self) -> Iterator[Path]:
+        yield _left_path(self.left)
+        if isinstance(self.right, PathOperand):
+            yield self.right.path
+
+
+@dataclass(frozen=True, eq=False)
+class Between(Spec):
+    left: Left
+    low: Value | PathOperand
+    high: Value | PathOperand
+
+    def __post_init__(self) -> None:
+        if isinstance(self.low, Value) and isinstance(self.high, Value):
+            lo, hi = self.low.wire, self.high.wire
+            if next(iter(lo)) != next(iter(hi)) or next(iter(lo)) not in ("S", "N", "B"):
+                raise ValidationError(
+                    "between needs two bounds of the same type (str, number, bytes)"
+                )
+            if compare(lo, ">", hi):
+                raise ValidationError(
+                    f"between({self.low.value!r}, {self.high.value!r}): the lower bound is greater "
+                    "than the upper bound, which DynamoDB refuses"
+                )
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        a = _resolve_left(item, self.left)
+        lo = _resolve_operand(item, self.low)
+        hi = _resolve_operand(item, self.high)
+        if a is None or lo is None or hi is None:
+            return False
+        return compare(a, ">=", lo) and compare(a, "<=", hi)
+
+    def paths(self) -> Iterator[Path]:
+        yield _left_path(self.left)
+
+
+@dataclass(frozen=True, eq=False)
+class BeginsWith(Spec):
+    path: Path
+    prefix: Value
+
+    def __post_init__(self) -> None:
+        if next(iter(self.prefix.wire)) not in ("S", "B"):
+            raise ValidationError("begins_with needs a str or bytes prefix")
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        a = resolve(item, self.path)
+        if a is None:
+            return False
+        (tag, prefix), *_ = self.prefix.wire.items()
+        inner = a.get(tag)
+        return (
+            inner is not None and bytes(inner).startswith(prefix)
+            if tag == "B"
+            else (isinstance(inner, str) and inner.startswith(prefix))
+        )
+
+    def paths(self) -> Iterator[Path]:
+        yield self.path
+
+
+@dataclass(frozen=True, eq=False)
+class Contains(Spec):
+    path: Path
+    operand: Value
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        a = resolve(item, self.path)
+        if a is None:
+            return False
+        (tag, inner), *_ = a.items()
+        (otag, oinner), *_ = self.operand.wire.items()
+        if tag == "S":
+            return otag == "S" and oinner in inner
+        if tag == "SS":
+            return otag == "S" and oinner in inner
+        if tag == "NS":
+            return otag == "N" and Decimal(oinner) in {Decimal(n) for n in inner}
+        if tag == "BS":
+            return otag == "B" and bytes(oinner) in {bytes(b) for b in inner}
+        if tag == "L":
+            return any(wire_equal(x, self.operand.wire) for x in inner)
+        return False
+
+    def paths(self) -> Iterator[Path]:
+        yield self.path
+
+
+@dataclass(frozen=True, eq=False)
+class In(Spec):
+    left: Left
+    values: tuple[Value, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValidationError("is_in needs at least one value")
+        if len(self.values) > limits.MAX_IN_OPERANDS:
+            raise ValidationError(
+                f"is_in takes at most {limits.MAX_IN_OPERANDS} values, got {len(self.values)}"
+            )
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        a = _resolve_left(item, self.left)
+        return a is not None and any(wire_equal(a, v.wire) for v in self.values)
+
+    def paths(self) -> Iterator[Path]:
+        yield _left_path(self.left)
+
+
+@dataclass(frozen=True, eq=False)
+class Exists(Spec):
+    path: Path
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        return resolve(item, self.path) is not None
+
+    def paths(self) -> Iterator[Path]:
+        yield self.path
+
+
+@dataclass(frozen=True, eq=False)
+class NotExists(Spec):
+    path: Path
+
+    def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        return resolve(item, self.path) is None
+
+    def paths(self) -> Iterator[Path]:
+        yield self.path
+
+
+class Attr:
+    """`attr("balance")`: the left side of a specification."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _cmp(self, op: Op, value: Any) -> Comparison:
+        return Comparison(self.path, op, _operand(value))
+
+    def __eq__(self, value: object) -> Comparison:  # type: ignore[override]
+        return self._cmp("==", value)
+
+    def __ne__(self, value: object) -> Comparison:  # type: ignore[override]
+        return self._cmp("!=", value)
+
+    def __lt__(self, value: Any) -> Comparison:
+        return self._cmp("<", value)
+
+    def __le__(self, value: Any) -> Comparison:
+        return self._cmp("<=", value)
+
+    def __gt__(self, value: Any) -> Comparison:
+        return self._cmp(">", value)
+
+    def __ge__(self, value: Any) -> Comparison:
+        return self._cmp(">=", value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        raise TypeError("an attribute is not a condition: compare it, e.g. attr('x') == 1")
+
+    def between(self, low: Any, high: Any) -> Between:
+        return Between(self.path, _operand(low), _operand(high))
+
+    def begins_with(self, prefix: str | bytes) -> BeginsWith:
+        return BeginsWith(self.path, Value.of(prefix))
+
+    def contains(self, value: Any) -> Contains:
+        return Contains(self.path, Value.of(value))
+
+    def is_in(self, values: Iterable[Any]) -> In:
+        return In(self.path, tuple(Value.of(v) for v in values))
+
+    def exists(self) -> Exists:
+        return Exists(self.path)
+
+    def not_exists(self) -> NotExists:
+        return NotExists(self.path)
+
+    def size(self) -> Size:
+        return Size(self.path)
+
+    def __repr__(self) -> str:
+        return f"attr({path_text(self.path)!r})"
+
+
+def attr(name: str | Sequence[PathElement]) -> Attr:
+    """An attribute path: "balance", "address.city", "history[0].kind"; or a sequence of path
+    elements for map keys that contain dots or brackets: attr(["meta", "a.b"])."""
+    if isinstance(name, str):
+        return Attr(parse_path(name))
+    path = tuple(name)
+    if not path or not isinstance(path[0], str):
+        raise ValidationError("an attribute path must start with a name")
+    for element in path:
+        if isinstance(element, str) and not element:
+            raise ValidationError("attribute names cannot be empty")
+    return Attr(path)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def resolve(item: Mapping[str, Wire], path: Path) -> Wire | None:
+    current: Any = item.get(path[0]) if isinstance(path[0], str) else None
+    for element in path[1:]:
+        if current is None:
+            return None
+        if isinstance(element, int):
+            values = current.get("L")
+            if values is None or element >= len(values):
+                return None
+            current = values[element]
+        else:
+            members = current.get("M")
+            if members is None:
+                return None
+            current = members.get(element)
+    found: Wire | None = current
+    return found
+
+
+def _resolve_left(item: Mapping[str, Wire], left: Left) -> Wire | None:
+    if isinstance(left, Size):
+        value = resolve(item, left.path)
+        if value is None:
+            return None
+        (tag, inner), *_ = value.items()
+        if tag == "S":
+            return {"N": str(len(inner))}
+        if tag in ("B", "SS", "NS", "BS", "L", "M"):
+            return {"N": str(len(inner))}
+        return None
+    return resolve(item, left)
+
+
+def _resolve_operand(item: Mapping[str, Wire], operand: Value | PathOperand) -> Wire | None:
+    if isinstance(operand, Value):
+        return operand.wire
+    return resolve(item, operand.path)
+
+
+def _left_path(left: Left) -> Path:
+    return left.path if isinstance(left, Size) else left
+
+
+def _scalar(value: Wire) -> tuple[str, Any]:
+    (tag, inner), *_ = value.items()
+    if tag == "N":
+        return tag, Decimal(inner)
+    if tag == "B":
+        return tag, bytes(inner)
+    return tag, inner
+
+
+def compare(a: Wire, op: str, b: Wire) -> bool:
+    if op == "==":
+        return wire_equal(a, b)
+    if op == "!=":
+        return not wire_equal(a, b)
+    ta, va = _scalar(a)
+    tb, vb = _scalar(b)
+    if ta != tb or ta not in ("S", "N", "B"):
+        return False
+    if ta == "S":
+        # DynamoDB orders strings by their UTF-8 bytes.
+        va, vb = va.encode("utf-8"), vb.encode("utf-8")
+    if op == "<":
+        return bool(va < vb)
+    if op == "<=":
+        return bool(va <= vb)
+    if op == ">":
+        return bool(va > vb)
+    if op == ">=":
+        return bool(va >= vb)
+    raise ValidationError(f"unknown comparison {op!r}")
+
+
+def wire_equal(a: Wire, b: Wire) -> bool:
+    (ta, va), *_ = a.items()
+    (tb, vb), *_ = b.items()
+    if ta != tb:
+        return False
+    if ta == "N":
+        return Decimal(va) == Decimal(vb)
+    if ta == "B":
+        return bytes(va) == bytes(vb)
+    if ta == "SS":
+        return set(va) == set(vb)
+    if ta == "NS":
+        return {Decimal(x) for x in va} == {Decimal(x) for x in vb}
+    if ta == "BS":
+        return {bytes(x) for x in va} == {bytes(x) for x in vb}
+    if ta == "L":
+        return len(va) == len(vb) and all(wire_equal(x, y) for x, y in zip(va, vb, strict=True))
+    if ta == "M":
+        return va.keys() == vb.keys() and all(wire_equal(va[k], vb[k]) for k in va)
+    return bool(va == vb)
+
+
+def conjuncts(spec: Spec | None) -> list[Spec]:
+    """The top-level AND parts of a spec (what the planner can turn into key conditions)."""
+    if spec is None:
+        return []
+    if isinstance(spec, And):
+        return list(spec.children)
+    return [spec]
+
+
+def all_of(specs: Sequence[Spec]) -> Spec | None:
+    if not specs:
+        return None
+    if len(specs) == 1:
+        return specs[0]
+    return And(tuple(_flatten(And, specs)))
+
+
+def validate_against(spec: Spec, mapping: AggregateMapping[Any]) -> None:
+    """Every path must start at a stored field of the aggregate."""
+    for path in spec.paths():
+        head = path[0]
+        if head not in mapping.field_names:
+            raise ValidationError(
+                f"{mapping.name} has no field {head!r} (in {path_text(path)!r}); "
+                f"fields: {sorted(mapping.field_names)}"
+            )

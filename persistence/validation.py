@@ -1,0 +1,151 @@
+"""The rules DynamoDB applies to values and items, checked before any request.
+
+One rule, one place: the marshaller, the unit of work and both backends call these functions, so
+the in-memory twin refuses exactly what DynamoDB refuses (and what moto lets through).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
+
+from . import limits
+from .errors import ValidationError
+
+Item = dict[str, dict[str, Any]]
+
+_CONTEXT = Context(prec=limits.MAX_NUMBER_DIGITS + 2)
+
+
+def number_text(value: Any, where: str) -> str:
+    """The wire text of a number, or ValidationError saying what DynamoDB would refuse."""
+    if isinstance(value, bool):
+        raise ValidationError(f"{where}: a bool is not a number; store it as a bool field")
+    if isinstance(value, int):
+        if -(10**38) < value < 10**38:
+            return str(value)
+        return _decimal_text(Decimal(value), where)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValidationError(f"{where}: DynamoDB cannot store NaN or infinity ({value!r})")
+        # repr gives the shortest text that round-trips, so no binary artefacts reach the item.
+        return _decimal_text(Decimal(repr(value)), where)
+    if isinstance(value, Decimal):
+        return _decimal_text(value, where)
+    raise ValidationError(f"{where}: {type(value).__name__} {value!r} is not a number")
+
+
+def _decimal_text(value: Decimal, where: str) -> str:
+    if not value.is_finite():
+        raise ValidationError(f"{where}: DynamoDB cannot store NaN or infinity ({value})")
+    if value.is_zero():
+        return "0"
+    digits = significant_digits(value)
+    if digits > limits.MAX_NUMBER_DIGITS:
+        raise ValidationError(
+            f"{where}: {value} has {digits} significant digits; DynamoDB keeps at most "
+            f"{limits.MAX_NUMBER_DIGITS} (round it, or store it as a string)"
+        )
+    magnitude = abs(value)
+    if magnitude < limits.MIN_NUMBER_MAGNITUDE or magnitude > limits.MAX_NUMBER_MAGNITUDE:
+        raise ValidationError(
+            f"{where}: {value} is outside DynamoDB's number range "
+            f"(magnitude 1E-130 to 9.99...E+125)"
+        )
+    return str(value)
+
+
+def significant_digits(value: Decimal) -> int:
+    """Digits DynamoDB counts: leading and trailing zeroes trimmed."""
+    _, digits, _ = value.as_tuple()
+    text = "".join(map(str, digits)).strip("0")
+    return max(len(text), 1)
+
+
+def parse_number(text: str) -> Decimal:
+    try:
+        return _CONTEXT.create_decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the server never sends these
+        raise ValidationError(f"not a DynamoDB number: {text!r}") from exc
+
+
+def attribute_size(value: Mapping[str, Any]) -> int:
+    """Bytes a value counts for, by the rules in DynamoDB's 'item sizes and formats' page."""
+    (tag, inner), *_ = value.items()
+    if tag == "S":
+        return len(inner.encode("utf-8"))
+    if tag == "N":
+        return _number_size(inner)
+    if tag == "B":
+        return len(inner)
+    if tag in ("BOOL", "NULL"):
+        return 1
+    if tag == "SS":
+        return sum(len(s.encode("utf-8")) for s in inner)
+    if tag == "NS":
+        return sum(_number_size(n) for n in inner)
+    if tag == "BS":
+        return sum(len(b) for b in inner)
+    if tag == "L":
+        return 3 + sum(1 + attribute_size(v) for v in inner)
+    if tag == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + attribute_size(v) for k, v in inner.items())
+    raise ValidationError(f"unknown attribute value type {tag!r}")
+
+
+def _number_size(text: str) -> int:
+    digits = significant_digits(parse_number(text))
+    return (digits + 1) // 2 + 1
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    return sum(len(name.encode("utf-8")) + attribute_size(v) for name, v in item.items())
+
+
+def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
+    size = item_size(item)
+    if size > limits.MAX_ITEM_BYTES:
+        raise ValidationError(
+            f"{where}: the item is {size} bytes; DynamoDB stores at most "
+            f"{limits.MAX_ITEM_BYTES} bytes per item (move large data to S3 or split it)"
+        )
+    return size
+
+
+def check_key_value(attribute: str, value: Mapping[str, Any], *, sort: bool, where: str) -> None:
+    """Key attributes must be non-empty S/N/B within DynamoDB's per-key byte limits."""
+    (tag, inner), *_ = value.items()
+    if tag not in ("S", "N", "B"):
+        raise ValidationError(
+            f"{where}: key attribute {attribute!r} must be a string, number or bytes"
+        )
+    if tag == "N":
+        return
+    size = len(inner.encode("utf-8")) if tag == "S" else len(inner)
+    if size == 0:
+        raise ValidationError(
+            f"{where}: key attribute {attribute!r} is empty; DynamoDB refuses empty key values"
+        )
+    limit = limits.MAX_SORT_KEY_BYTES if sort else limits.MAX_PARTITION_KEY_BYTES
+    if size > limit:
+        kind = "sort" if sort else "partition"
+        raise ValidationError(
+            f"{where}: {kind} key attribute {attribute!r} is {size} bytes; DynamoDB allows {limit}"
+        )
+
+
+def check_depth(value: Mapping[str, Any], where: str, depth: int = 1) -> None:
+    """Documents nest at most 32 levels."""
+    if depth > limits.MAX_NESTING_DEPTH:
+        raise ValidationError(
+            f"{where}: nested {depth} levels deep; DynamoDB allows {limits.MAX_NESTING_DEPTH}"
+        )
+    (tag, inner), *_ = value.items()
+    if tag == "M":
+        for v in inner.values():
+            check_depth(v, where, depth + 1)
+    elif tag == "L":
+        for v in inner:
+            check_depth(v, where, depth + 1)

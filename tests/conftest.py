@@ -1,0 +1,23 @@
+"""Shared fixtures: one moto server per test session (real botocore HTTP path)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from persistence.testing.moto_server import MotoServer, moto_server
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def dynamodb_client(moto: MotoServer) -> Iterator[Any]:
+    """A boto3 DynamoDB client on a freshly reset moto server."""
+    moto.reset()
+    yield moto.client()
