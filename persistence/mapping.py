@@ -148,6 +148,9 @@ class Mapping(Generic[T]):
             raise ValidationError(f"{aggregate!r} is not a dataclass")
         self.aggregate = aggregate
         self.table = table
+        all_fields = {f.name for f in dataclasses.fields(aggregate)}
+        if events == "events" and events not in all_fields:
+            events = None  # the default name; an aggregate without events is fine
         self.name = aggregate.__name__
         self.type_name = type_name or aggregate.__name__
         self.events_field = events
@@ -157,7 +160,6 @@ class Mapping(Generic[T]):
         self.updated_at = updated_at
         self.ttl = ttl
         self.soft_delete = soft_delete
-        all_fields = {f.name for f in dataclasses.fields(aggregate)}
         exclude = frozenset({events}) if events else frozenset()
         if ttl:
             exclude |= {ttl}

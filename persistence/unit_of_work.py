@@ -372,6 +372,7 @@ class UnitOfWork:
         clauses, counter_clauses = _diff(mapping, snapshot, item)
         if not clauses and not counter_clauses:
             return None
+        fields_changed = bool(clauses)  # before updated_at, which every write sets
         if mapping.updated_at:
             stamp = _timestamp(mapping, mapping.updated_at, now)
             assign[mapping.updated_at] = stamp
@@ -381,7 +382,7 @@ class UnitOfWork:
             clauses = [c for c in clauses if c.path != (mapping.updated_at,)]
             clauses.append(SetValue((mapping.updated_at,), wire))
         exists = attr([mapping.table.partition_key]).exists()
-        if clauses and version:
+        if fields_changed and version:
             next_version = (loaded_version or 0) + 1
             assign[version] = next_version
             item[version] = {"N": str(next_version)}

@@ -108,8 +108,8 @@ def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
     size = item_size(item)
     if size > limits.MAX_ITEM_BYTES:
         raise ValidationError(
-            f"{where}: the item is {size} bytes; DynamoDB stores at most "
-            f"{limits.MAX_ITEM_BYTES} bytes per item (move large data to S3 or split it)"
+            f"{where}: the item is {size} bytes; DynamoDB stores at most 400 KB "
+            f"({limits.MAX_ITEM_BYTES} bytes) per item (move large data to S3 or split it)"
         )
     return size
 

@@ -21,3 +21,12 @@ def dynamodb_client(moto: MotoServer) -> Iterator[Any]:
     """A boto3 DynamoDB client on a freshly reset moto server."""
     moto.reset()
     yield moto.client()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The library logs through structlog and never configures it; the test run keeps it quiet.
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -1,0 +1,114 @@
+"""Backends under test: the same factory interface for the in-memory store and DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
+from ..mapping import Mapping, Table
+from ..memory.store import InMemoryStore
+from ..memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
+from ..repository import Repository
+from ..unit_of_work import UnitOfWork
+
+SECRET = "contract-suite-secret"
+
+
+@dataclass
+class RequestLog:
+    """Operations sent (names, and the request parameters where the backend has them)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def of(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operation]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def record_requests(client: Any) -> RequestLog:
+    """Hook botocore's before-call events: every DynamoDB operation this client sends."""
+    log = RequestLog()
+
+    def before_call(params: dict[str, Any], model: Any, **_: Any) -> None:
+        log.calls.append((model.name, params))
+
+    client.meta.events.register("before-call.dynamodb", before_call)
+    return log
+
+
+class Harness:
+    name: str
+    log: RequestLog
+
+    def uow(self, mappings: Iterable[Mapping[Any]] = ()) -> UnitOfWork:
+        raise NotImplementedError
+
+    def repository(self, mapping: Mapping[Any]) -> Repository[Any]:
+        raise NotImplementedError
+
+    def operations(self) -> list[str]:
+        return self.log.names()
+
+
+class MemoryHarness(Harness):
+    name = "memory"
+
+    def __init__(self, mappings: Sequence[Mapping[Any]]) -> None:
+        self.store = InMemoryStore()
+        self.mappings = list(mappings)
+        self.log = _StoreLog(self.store)
+
+    def uow(self, mappings: Iterable[Mapping[Any]] = ()) -> UnitOfWork:
+        return InMemoryUnitOfWork(
+            list(mappings) or self.mappings, store=self.store, cursor_secret=SECRET
+        )
+
+    def repository(self, mapping: Mapping[Any]) -> Repository[Any]:
+        return InMemoryRepository(mapping, store=self.store, cursor_secret=SECRET)
+
+
+class _StoreLog(RequestLog):
+    def __init__(self, store: InMemoryStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def names(self) -> list[str]:
+        return list(self.store.requests)
+
+    def clear(self) -> None:
+        self.store.requests.clear()
+
+
+class DynamoDBHarness(Harness):
+    name = "dynamodb"
+
+    def __init__(
+        self,
+        client: Any,
+        mappings: Sequence[Mapping[Any]],
+        tables: Sequence[Table],
+        create: Callable[[Any, Table], None] | None = None,
+    ) -> None:
+        from ..tables import create_table
+
+        self.client = client
+        self.mappings = list(mappings)
+        make = create or create_table
+        for table in tables:
+            make(client, table)
+        self.log = record_requests(client)
+
+    def uow(self, mappings: Iterable[Mapping[Any]] = ()) -> UnitOfWork:
+        return DynamoDBUnitOfWork(
+            self.client, list(mappings) or self.mappings, cursor_secret=SECRET
+        )
+
+    def repository(self, mapping: Mapping[Any]) -> Repository[Any]:
+        return DynamoDBRepository(self.client, mapping, cursor_secret=SECRET)

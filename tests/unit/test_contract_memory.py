@@ -1,0 +1,15 @@
+"""The behaviour contract on the in-memory backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from persistence.testing.contract import MarshallingContract, RepositoryContract, UnitOfWorkContract
+from persistence.testing.harness import Harness, MemoryHarness
+from persistence.testing.models import ALL_MAPPINGS
+
+
+class TestInMemoryBackend(MarshallingContract, RepositoryContract, UnitOfWorkContract):
+    @pytest.fixture
+    def harness(self) -> Harness:
+        return MemoryHarness(ALL_MAPPINGS)
