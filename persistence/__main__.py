@@ -1,0 +1,8 @@
+"""`python -m persistence ...`: see persistence.cli."""
+
+import sys
+
+from persistence.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
