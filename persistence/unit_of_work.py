@@ -93,6 +93,7 @@ class UnitOfWork:
         self._signer: CursorSigner | None = None
         self.outbox = outbox
         if outbox is not None:
+            self._mappings.setdefault(outbox.mapping.aggregate, outbox.mapping)
             backend.register(outbox.table)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._events: list[Any] = []

@@ -47,8 +47,12 @@ class Harness:
     name: str
     log: RequestLog
 
-    def uow(self, mappings: Iterable[Mapping[Any]] = ()) -> UnitOfWork:
+    def uow(self, mappings: Iterable[Mapping[Any]] = (), outbox: Any = None) -> UnitOfWork:
         raise NotImplementedError
+
+    @property
+    def backend(self) -> Any:
+        return self.uow().backend
 
     def repository(self, mapping: Mapping[Any]) -> Repository[Any]:
         raise NotImplementedError
@@ -65,9 +69,9 @@ class MemoryHarness(Harness):
         self.mappings = list(mappings)
         self.log = _StoreLog(self.store)
 
-    def uow(self, mappings: Iterable[Mapping[Any]] = ()) -> UnitOfWork:
+    def uow(self, mappings: Iterable[Mapping[Any]] = (), outbox: Any = None) -> UnitOfWork:
         return InMemoryUnitOfWork(
-            list(mappings) or self.mappings, store=self.store, cursor_secret=SECRET
+            list(mappings) or self.mappings, store=self.store, cursor_secret=SECRET, outbox=outbox
         )
 
     def repository(self, mapping: Mapping[Any]) -> Repository[Any]:
@@ -105,9 +109,9 @@ class DynamoDBHarness(Harness):
             make(client, table)
         self.log = record_requests(client)
 
-    def uow(self, mappings: Iterable[Mapping[Any]] = ()) -> UnitOfWork:
+    def uow(self, mappings: Iterable[Mapping[Any]] = (), outbox: Any = None) -> UnitOfWork:
         return DynamoDBUnitOfWork(
-            self.client, list(mappings) or self.mappings, cursor_secret=SECRET
+            self.client, list(mappings) or self.mappings, cursor_secret=SECRET, outbox=outbox
         )
 
     def repository(self, mapping: Mapping[Any]) -> Repository[Any]:

@@ -6,12 +6,19 @@ from typing import Any
 
 import pytest
 
-from persistence.testing.contract import MarshallingContract, RepositoryContract, UnitOfWorkContract
+from persistence.testing.contract import (
+    MarshallingContract,
+    OutboxContract,
+    RepositoryContract,
+    UnitOfWorkContract,
+)
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
 
-class TestDynamoDBBackend(MarshallingContract, RepositoryContract, UnitOfWorkContract):
+class TestDynamoDBBackend(
+    MarshallingContract, RepositoryContract, UnitOfWorkContract, OutboxContract
+):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:
         return DynamoDBHarness(dynamodb_client, ALL_MAPPINGS, ALL_TABLES)

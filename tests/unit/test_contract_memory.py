@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from persistence.testing.contract import MarshallingContract, RepositoryContract, UnitOfWorkContract
+from persistence.testing.contract import (
+    MarshallingContract,
+    OutboxContract,
+    RepositoryContract,
+    UnitOfWorkContract,
+)
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
 
-class TestInMemoryBackend(MarshallingContract, RepositoryContract, UnitOfWorkContract):
+class TestInMemoryBackend(
+    MarshallingContract, RepositoryContract, UnitOfWorkContract, OutboxContract
+):
     @pytest.fixture
     def harness(self) -> Harness:
         return MemoryHarness(ALL_MAPPINGS)

@@ -1,0 +1,134 @@
+"""Transactional outbox: events written in the same transaction as the change that raised them.
+
+A unit of work with an Outbox adds one Put per event to its TransactWriteItems (they count toward
+the 100 actions). A relay later publishes pending records in creation order and marks each one
+done, so an event is never lost when the process dies right after the commit: delivery is at
+least once, and a record is marked done only after its publish returned.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from .actions import Meaning, Put
+from .backend import Backend
+from .event_codec import EventCodec
+from .keys import Key
+from .mapping import Mapping, Table
+from .specification import NotExists, attr
+
+log = structlog.get_logger(__name__)
+
+PENDING = "pending"
+DONE = "done"
+
+
+@dataclass
+class OutboxRecord:
+    created_at: str
+    message_id: str
+    event_type: str
+    payload: str
+    status: str = PENDING
+    published_at: str | None = None
+    expires_at: datetime | None = None
+
+
+class Outbox:
+    """Where outbox records live: a table of the application (single-table friendly)."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        event_types: Iterable[type] = (),
+        retention: timedelta = timedelta(days=7),
+        type_name: str = "OutboxRecord",
+    ) -> None:
+        self.table = table
+        self.codec = EventCodec(event_types)
+        self.retention = retention
+        if table.sort_key is not None:
+            key = Key(pk="OUTBOX", sk="{created_at}#{message_id}")
+        else:
+            key = Key(pk="OUTBOX#{created_at}#{message_id}")
+        self.mapping: Mapping[OutboxRecord] = Mapping(
+            OutboxRecord,
+            table,
+            key=key,
+            ttl="expires_at" if table.ttl_attribute == "expires_at" else None,
+            events=None,
+            type_name=type_name,
+        )
+
+    def actions(self, events: Sequence[Any], now: datetime) -> list[Put]:
+        out = []
+        stamp = now.astimezone(UTC).isoformat()
+        for position, event in enumerate(events):
+            name, payload = self.codec.encode(event)
+            # The position keeps the events of one commit in the order they were raised.
+            record = OutboxRecord(stamp, f"{position:05d}-{uuid.uuid4().hex}", name, payload)
+            key_fields = {"created_at": stamp, "message_id": record.message_id}
+            out.append(
+                Put(
+                    self.table.name,
+                    self.mapping.to_item(record),
+                    NotExists((self.table.partition_key,)),
+                    Meaning(self.mapping.name, key_fields, "outbox"),
+                    self.mapping.key_of(record),
+                )
+            )
+        return out
+
+    def relay(self, backend: Backend, publish: Callable[[Any], None]) -> OutboxRelay:
+        return OutboxRelay(self, backend, publish)
+
+
+class OutboxRelay:
+    def __init__(self, outbox: Outbox, backend: Backend, publish: Callable[[Any], None]) -> None:
+        self.outbox = outbox
+        self.backend = backend
+        self.publish = publish
+
+    def run_once(self, limit: int = 100) -> int:
+        """Publish up to `limit` pending events, oldest first; returns how many were published."""
+        from .unit_of_work import UnitOfWork
+
+        # Cursors never leave this loop, so a throwaway key is right (and warns nobody).
+        uow = UnitOfWork(self.backend, [self.outbox.mapping], cursor_secret=secrets.token_bytes(32))
+        published = 0
+        with uow:
+            repo = uow.repository(OutboxRecord)
+            pending = []
+            for record in repo.iterate(attr("status") == PENDING, consistent=True):
+                pending.append(record)
+                if len(pending) >= limit:
+                    break
+        for record in pending:
+            event = self.outbox.codec.decode(record.event_type, record.payload)
+            self.publish(event)
+            with uow:
+                stored = uow.repository(OutboxRecord).get(
+                    created_at=record.created_at, message_id=record.message_id, consistent=True
+                )
+                if stored.status != PENDING:
+                    continue  # another relay got there first
+                now = datetime.now(UTC)
+                stored.status = DONE
+                stored.published_at = now.isoformat()
+                if self.outbox.mapping.ttl:
+                    stored.expires_at = now + self.outbox.retention
+                key = {"created_at": record.created_at, "message_id": record.message_id}
+                uow.check(OutboxRecord, key, attr("status") == PENDING)
+                uow.commit()
+            published += 1
+        if published:
+            log.info("outbox_relayed", events=published)
+        return published
