@@ -161,8 +161,6 @@ class Mapping(Generic[T]):
         self.ttl = ttl
         self.soft_delete = soft_delete
         exclude = frozenset({events}) if events else frozenset()
-        if ttl:
-            exclude |= {ttl}
         self.converter: ClassConverter = class_converter(aggregate, exclude)
         hints = typing.get_type_hints(aggregate)
         self.field_names = frozenset(all_fields - ({events} if events else set()))
@@ -182,7 +180,7 @@ class Mapping(Generic[T]):
         for c in self.counters:
             if c == version:
                 raise ValidationError(f"{self.name}.{c} cannot be both the version and a counter")
-        self._ttl_type = hints.get(ttl) if ttl else None
+        self._ttl_type = self.converter.fields[ttl].type if ttl else None
 
         self.key = key or self._direct_key(table.partition_key, table.sort_key)
         if self.key.pk is None:
@@ -391,22 +389,30 @@ class Mapping(Generic[T]):
             raise ValidationError(
                 f"item of type {stored_type.get('S')!r} cannot be read as {self.type_name}"
             )
+        if self.ttl is not None and self.ttl in item:
+            item = self._ttl_as_field(item)
         aggregate: T = self.converter.from_item(item)
-        if self.ttl is not None:
-            raw = item.get(self.ttl)
-            value: Any = None
-            if raw is not None and "N" in raw:
-                seconds = int(Decimal(raw["N"]))
-                value = (
-                    datetime.fromtimestamp(seconds, UTC) if self._ttl_type is datetime else seconds
-                )
-            object.__setattr__(aggregate, self.ttl, value)
         if self.events_field is not None:
             # The events list is never stored; a fresh one keeps aggregates independent.
             current = getattr(aggregate, self.events_field, None)
             if not isinstance(current, list):
                 object.__setattr__(aggregate, self.events_field, [])
         return aggregate
+
+    def _ttl_as_field(self, item: MappingABC[str, Wire]) -> MappingABC[str, Wire]:
+        """The TTL attribute holds epoch seconds; give the converter the field's own form."""
+        assert self.ttl is not None
+        raw = item[self.ttl]
+        if "N" not in raw:
+            return item
+        seconds = int(Decimal(raw["N"]))
+        value: Any = seconds
+        if self._ttl_type is datetime:
+            value = datetime.fromtimestamp(seconds, UTC)
+        elif self._ttl_type is date:
+            value = datetime.fromtimestamp(seconds, UTC).date()
+        wire = self.converter.field_to_attr(self.ttl, value)
+        return {**item, self.ttl: wire} if wire is not None else item
 
     def is_type(self, item: MappingABC[str, Wire]) -> bool:
         stored = item.get(self.table.type_attribute)

@@ -6,8 +6,8 @@ expressions, so both backends agree on what a spec means:
 
 - comparisons are type-strict: a number never equals a string, `<` only orders S, N and B values
   of the same type;
-- a missing attribute fails every comparison and function except `not_exists` (so `~` of a
-  comparison on a missing attribute is true);
+- a missing attribute fails every comparison and function except `<>` (a missing value is
+  unequal to anything) and `not_exists`;
 - `size` counts characters of a string, bytes of binary, members of sets, lists and maps.
 """
 
@@ -236,7 +236,8 @@ class Comparison(Spec):
         a = _resolve_left(item, self.left)
         b = _resolve_operand(item, self.right)
         if a is None or b is None:
-            return False
+            # DynamoDB: a missing operand is unequal to anything and fails every other operator.
+            return self.op == "!="
         return compare(a, self.op, b)
 
     def paths(self) -> Iterator[Path]:

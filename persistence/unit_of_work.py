@@ -8,6 +8,7 @@ counter ADDs, and sends everything in one request. Events are handed out only af
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
@@ -375,20 +376,15 @@ class UnitOfWork:
             return None
         fields_changed = bool(clauses)  # before updated_at, which every write sets
         if mapping.updated_at:
-            stamp = _timestamp(mapping, mapping.updated_at, now)
-            assign[mapping.updated_at] = stamp
-            wire = mapping.converter.field_to_attr(mapping.updated_at, stamp)
-            assert wire is not None
-            item[mapping.updated_at] = wire
-            clauses = [c for c in clauses if c.path != (mapping.updated_at,)]
-            clauses.append(SetValue((mapping.updated_at,), wire))
+            assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
+        if fields_changed and version:
+            assign[version] = (loaded_version or 0) + 1
+        if assign:
+            # Again with the stamps, so index keys built from them are rewritten too.
+            item = _item_with(mapping, aggregate, assign)
+            clauses, counter_clauses = _diff(mapping, snapshot, item)
         exists = attr([mapping.table.partition_key]).exists()
         if fields_changed and version:
-            next_version = (loaded_version or 0) + 1
-            assign[version] = next_version
-            item[version] = {"N": str(next_version)}
-            clauses = [c for c in clauses if c.path != (version,)]
-            clauses.append(SetValue((version,), {"N": str(next_version)}))
             condition: Spec = version_condition if version_condition is not None else exists
             kind: Any = "soft_delete" if entry.state == "removed" else "update"
             meaning = Meaning(mapping.name, meaning_key, kind, loaded_version, version)
@@ -397,7 +393,6 @@ class UnitOfWork:
             # still exist, or ADD would create a partial one.
             condition = exists
             meaning = Meaning(mapping.name, meaning_key, "update", None, None)
-        _check_item(mapping, item)
         action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
         return _Planned(action, entry, item, assign)
 
@@ -461,6 +456,11 @@ class UnitOfWork:
         planned.append(p)
         by_ident[ident] = p
 
+    def add_update(self, builder: Any) -> None:
+        """Commit an UpdateBuilder (`repo.update(...)`) inside this transaction: its update is
+        checked now and stamped with this unit of work's clock; conditions fail the commit."""
+        self.add_action(builder.build(now=self._clock()))
+
 
 # ---------------------------------------------------------------------- helpers
 
@@ -484,13 +484,13 @@ def _pending_events(entry: _Entry) -> list[Any]:
 
 
 def _item_with(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:
+    """The item as it will be once the commit succeeds: the aggregate with `assign` applied
+    (on a copy, so a failed commit leaves it untouched), derived keys included."""
+    if assign:
+        aggregate = copy.copy(aggregate)
+        for name, value in assign.items():
+            object.__setattr__(aggregate, name, value)
     item = mapping.to_item(aggregate)
-    for name, value in assign.items():
-        wire = mapping.converter.field_to_attr(name, value)
-        if wire is None:
-            item.pop(name, None)
-        else:
-            item[name] = wire
     _check_item(mapping, item)
     return item
 

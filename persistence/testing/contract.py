@@ -139,6 +139,28 @@ class MarshallingContract:
         assert repo.get(gadget_id="g4").name == "changed"
 
 
+class DerivedValuesContract:
+    def test_stamped_fields_feed_index_keys_and_ttl_is_epoch_seconds(
+        self, harness: Harness
+    ) -> None:
+        from .models import Session
+
+        expires = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+        uow = harness.uow()
+        with uow:
+            uow.repository(Session).add(Session("s1", "ann", expires_at=expires))
+            uow.commit()
+        with uow:
+            repo = uow.repository(Session)
+            (found,) = repo.find(attr("user") == "ann").items
+            assert repo.explain(attr("user") == "ann") == "Query contract_bank.by_owner"
+            assert found.created_at is not None
+            assert found.expires_at == expires
+            raw = harness.raw_item("contract_bank", {"pk": "SESSION#s1", "sk": "SESSION"})
+            assert raw["expires_at"] == {"N": str(int(expires.timestamp()))}
+            assert raw["gsi1sk"] == {"S": found.created_at.isoformat()}
+
+
 class RepositoryContract:
     def test_get_returns_what_was_added_and_missing_raises(self, harness: Harness) -> None:
         _open(harness, Account("a1", "alice", Decimal("10")))

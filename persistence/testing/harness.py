@@ -60,6 +60,13 @@ class Harness:
     def operations(self) -> list[str]:
         return self.log.names()
 
+    def raw_item(self, table: str, key: dict[str, str]) -> dict[str, Any]:
+        """The stored wire item (string key attributes), straight from the backend."""
+        wire_key = {name: {"S": value} for name, value in key.items()}
+        item = self.uow().backend.get_item(table, wire_key, True)
+        assert item is not None, f"no item {key} in {table}"
+        return item
+
 
 class MemoryHarness(Harness):
     name = "memory"

@@ -120,8 +120,27 @@ ORDERS: Mapping[Order] = Mapping(
     soft_delete="deleted",
 )
 
+
+@dataclass
+class Session:
+    session_id: str
+    user: str
+    expires_at: datetime  # the TTL field: stored as epoch seconds
+    created_at: datetime | None = None
+
+
+SESSIONS: Mapping[Session] = Mapping(
+    Session,
+    BANK,
+    key=Key(pk="SESSION#{session_id}", sk="SESSION"),
+    # An index key built from a field the unit of work stamps at commit.
+    index_keys={"by_owner": Key(pk="USER#{user}", sk="{created_at}")},
+    created_at="created_at",
+    ttl="expires_at",
+)
+
 GADGETS_TABLE = Table("contract_gadgets", partition_key="gadget_id")
 GADGETS: Mapping[Gadget] = Mapping(Gadget, GADGETS_TABLE)
 
-ALL_MAPPINGS: tuple[Mapping[Any], ...] = (ACCOUNTS, ORDERS, GADGETS)
+ALL_MAPPINGS: tuple[Mapping[Any], ...] = (ACCOUNTS, ORDERS, GADGETS, SESSIONS)
 ALL_TABLES: tuple[Table, ...] = (BANK, GADGETS_TABLE)

@@ -6,13 +6,62 @@ alone would skip. moto is lax about DynamoDB's limits; the library enforces them
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 REGION = "us-east-1"
+
+# moto's TransactWriteItems deep-copies whole tables and puts the copies back when a transaction
+# is cancelled; its server is threaded, so a cancelled transaction could restore a table over
+# writes other requests committed meanwhile (and a read could see half a transaction). Real
+# DynamoDB never does either. One lock around moto's operations restores that guarantee; it only
+# affects a moto running in this process, and optimistic-locking conflicts still happen because
+# each request is still a separate step.
+_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "execute_statement",
+    "execute_transaction",
+    "get_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "transact_get_items",
+)
+_moto_lock = threading.RLock()  # re-entrant: a transaction calls put_item/update_item itself
+_serialised = False
+
+
+def serialise_moto_operations() -> None:
+    """Idempotent; called by MotoServer before it serves requests."""
+    global _serialised
+    with _moto_lock:
+        if _serialised:
+            return
+        from moto.dynamodb.models import DynamoDBBackend
+
+        for name in _OPERATIONS:
+            original = getattr(DynamoDBBackend, name, None)
+            if original is not None:
+                setattr(DynamoDBBackend, name, _locked(original))
+        _serialised = True
+
+
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _moto_lock:
+            return method(*args, **kwargs)
+
+    return locked
 
 
 class MotoServer:
@@ -25,6 +74,7 @@ class MotoServer:
         self.endpoint_url = ""
 
     def start(self) -> MotoServer:
+        serialise_moto_operations()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from persistence.testing.contract import (
+    DerivedValuesContract,
     MarshallingContract,
     OutboxContract,
     RepositoryContract,
@@ -17,7 +18,11 @@ from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
 
 class TestDynamoDBBackend(
-    MarshallingContract, RepositoryContract, UnitOfWorkContract, OutboxContract
+    MarshallingContract,
+    RepositoryContract,
+    UnitOfWorkContract,
+    OutboxContract,
+    DerivedValuesContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from persistence.testing.contract import (
+    DerivedValuesContract,
     MarshallingContract,
     OutboxContract,
     RepositoryContract,
@@ -15,7 +16,11 @@ from persistence.testing.models import ALL_MAPPINGS
 
 
 class TestInMemoryBackend(
-    MarshallingContract, RepositoryContract, UnitOfWorkContract, OutboxContract
+    MarshallingContract,
+    RepositoryContract,
+    UnitOfWorkContract,
+    OutboxContract,
+    DerivedValuesContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
