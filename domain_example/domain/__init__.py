@@ -1,0 +1,1 @@
+"""The payments domain: aggregates, commands, events and rules. No persistence imports here."""

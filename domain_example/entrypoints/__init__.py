@@ -1,0 +1,1 @@
+"""Entry points: the HTTP API (behind Lambda or a local server) and the command line."""

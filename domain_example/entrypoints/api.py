@@ -1,0 +1,294 @@
+"""The HTTP JSON API, independent of transport: a request in, a status and a JSON body out.
+
+Lambda (API Gateway proxy events) and the local http.server both call `dispatch`. Errors are
+answered here and never leak a stack trace: bad input 400, unknown things 404, conflicts 409,
+broken business rules 422, anything unexpected 500 with the request id to look it up in logs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import structlog
+
+import persistence as p
+from persistence.lambda_runtime import Deadline, DeadlineExceeded
+
+from ..bootstrap import Container
+from ..domain import commands
+from ..domain.errors import (
+    AccountAlreadyExists,
+    AccountNotFound,
+    DomainError,
+    IdempotencyKeyReused,
+)
+from ..service_layer import queries
+
+log = structlog.get_logger(__name__)
+
+MAX_PAGE = 100
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    deadline: Deadline = field(default_factory=lambda: Deadline.after(29.0))
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: dict[str, Any]
+
+
+class BadRequest(Exception):
+    """The request itself is malformed (400)."""
+
+
+Route = Callable[[Request, Container, dict[str, str]], Response]
+_ROUTES: list[tuple[str, re.Pattern[str], Route]] = []
+
+
+def route(method: str, pattern: str) -> Callable[[Route], Route]:
+    """Register a handler for `method` and a path like /accounts/{account_id}."""
+    regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+
+    def register(fn: Route) -> Route:
+        _ROUTES.append((method, regex, fn))
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------------------------- input
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        # parse_float=Decimal: 0.1 stays 0.1, never a binary float.
+        data = json.loads(request.body, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def text(data: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"'{name}' must be a non-empty string")
+    return value.strip()
+
+
+def amount(data: dict[str, Any], name: str = "amount", default: Any = None) -> Decimal:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise BadRequest(f"'{name}' must be a number or a decimal string")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise BadRequest(f"'{name}' is not a number: {value!r}") from None
+
+
+def limit_of(request: Request) -> int:
+    raw = request.query.get("limit", "25")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise BadRequest(f"'limit' must be between 1 and {MAX_PAGE}")
+    return int(raw)
+
+
+def request_id_of(request: Request, data: dict[str, Any]) -> str | None:
+    """The client's idempotency key: the Idempotency-Key header, or `request_id` in the body."""
+    key = request.headers.get("idempotency-key") or data.get("request_id")
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
+        raise BadRequest("an idempotency key is a string of 1 to 200 characters")
+    return key
+
+
+# ---------------------------------------------------------------------------------- routes
+
+
+def handle(container: Container, command: Any) -> Any:
+    return container.bus().handle(command)
+
+
+@route("GET", "/health")
+def health(request: Request, app: Container, params: dict[str, str]) -> Response:
+    return Response(200, {"status": "ok"})
+
+
+@route("POST", "/accounts")
+def open_account(request: Request, app: Container, params: dict[str, str]) -> Response:
+    data = json_body(request)
+    command = commands.OpenAccount(
+        account_id=text(data, "account_id", uuid.uuid4().hex[:12]),
+        owner=text(data, "owner"),
+        currency=text(data, "currency"),
+        overdraft_limit=amount(data, "overdraft_limit", "0"),
+    )
+    return Response(201, handle(app, command))
+
+
+@route("GET", "/accounts/{account_id}")
+def get_account(request: Request, app: Container, params: dict[str, str]) -> Response:
+    uow = app.persistence.unit_of_work()
+    return Response(200, queries.get_account(uow, params["account_id"]))
+
+
+@route("POST", "/accounts/{account_id}/deposits")
+def deposit(request: Request, app: Container, params: dict[str, str]) -> Response:
+    data = json_body(request)
+    command = commands.Deposit(
+        params["account_id"], amount(data), request_id=request_id_of(request, data)
+    )
+    return Response(200, handle(app, command))
+
+
+@route("POST", "/accounts/{account_id}/withdrawals")
+def withdraw(request: Request, app: Container, params: dict[str, str]) -> Response:
+    data = json_body(request)
+    command = commands.Withdraw(
+        params["account_id"], amount(data), request_id=request_id_of(request, data)
+    )
+    return Response(200, handle(app, command))
+
+
+@route("POST", "/accounts/{account_id}/freeze")
+def freeze(request: Request, app: Container, params: dict[str, str]) -> Response:
+    return Response(200, handle(app, commands.FreezeAccount(params["account_id"])))
+
+
+@route("POST", "/accounts/{account_id}/close")
+def close(request: Request, app: Container, params: dict[str, str]) -> Response:
+    return Response(200, handle(app, commands.CloseAccount(params["account_id"])))
+
+
+@route("POST", "/transfers")
+def transfer(request: Request, app: Container, params: dict[str, str]) -> Response:
+    data = json_body(request)
+    command = commands.TransferMoney(
+        from_account=text(data, "from_account"),
+        to_account=text(data, "to_account"),
+        amount=amount(data),
+        request_id=request_id_of(request, data),
+    )
+    result: dict[str, str] = handle(app, command)
+    if result["status"] == "rejected":
+        # Recorded, but no money moved: a business refusal, with the transfer for reference.
+        return Response(422, {"error": result.get("reason", "rejected"), "transfer": result})
+    return Response(201, result)
+
+
+@route("GET", "/accounts/{account_id}/transfers")
+def transfers(request: Request, app: Container, params: dict[str, str]) -> Response:
+    direction = request.query.get("direction", "out")
+    if direction not in ("out", "in"):
+        raise BadRequest("'direction' is 'out' or 'in'")
+    since = None
+    if "since" in request.query:
+        try:
+            since = date.fromisoformat(request.query["since"])
+        except ValueError:
+            raise BadRequest("'since' is a date, YYYY-MM-DD") from None
+    page = queries.transfers_of_account(
+        app.persistence.unit_of_work(),
+        params["account_id"],
+        direction="out" if direction == "out" else "in",
+        since=since,
+        limit=limit_of(request),
+        cursor=request.query.get("cursor"),
+    )
+    return Response(200, page.as_json())
+
+
+@route("GET", "/owners/{owner}/accounts")
+def owner_accounts(request: Request, app: Container, params: dict[str, str]) -> Response:
+    page = queries.accounts_of_owner(
+        app.persistence.unit_of_work(),
+        params["owner"],
+        limit=limit_of(request),
+        cursor=request.query.get("cursor"),
+    )
+    return Response(200, page.as_json())
+
+
+@route("GET", "/owners/{owner}/stats")
+def owner_stats(request: Request, app: Container, params: dict[str, str]) -> Response:
+    return Response(200, queries.owner_stats(app.persistence.unit_of_work(), params["owner"]))
+
+
+@route("GET", "/reports/overdrawn")
+def overdrawn(request: Request, app: Container, params: dict[str, str]) -> Response:
+    # A Scan: stop at the invocation's deadline and say the report is partial.
+    found = list(request.deadline.bounded(queries.iter_overdrawn(app.persistence.unit_of_work())))
+    return Response(200, {"items": found, "complete": not request.deadline.expired()})
+
+
+# ---------------------------------------------------------------------------------- dispatch
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> Response:
+    return Response(status, {"error": code, "message": message, **extra})
+
+
+def _status_of(exc: DomainError) -> int:
+    if isinstance(exc, AccountNotFound):
+        return 404
+    if isinstance(exc, AccountAlreadyExists | IdempotencyKeyReused):
+        return 409
+    return 422
+
+
+def internal_error(request: Request) -> Response:
+    log.exception("request_failed", method=request.method, path=request.path)
+    return error(500, "internal_error", "something went wrong", request_id=request.request_id)
+
+
+def dispatch(request: Request, app: Container) -> Response:
+    """Route and run one request; every failure becomes a JSON error response."""
+    allowed: list[str] = []
+    for method, regex, fn in _ROUTES:
+        match = regex.match(request.path)
+        if match is None:
+            continue
+        if method != request.method:
+            allowed.append(method)
+            continue
+        try:
+            return fn(request, app, match.groupdict())
+        except BadRequest as exc:
+            return error(400, "bad_request", str(exc))
+        except DomainError as exc:
+            return error(_status_of(exc), exc.code, str(exc))
+        except p.InvalidCursor:
+            return error(400, "invalid_cursor", "the cursor is not valid for this query")
+        except p.ConcurrencyConflict:
+            return error(409, "conflict", "the accounts changed concurrently; retry the request")
+        except p.TransactionCanceled as exc:
+            if exc.retryable:
+                return error(409, "conflict", "a concurrent transaction won; retry the request")
+            return internal_error(request)
+        except p.ValidationError as exc:
+            return error(400, "bad_request", str(exc))
+        except DeadlineExceeded:
+            return error(503, "timeout", "the request ran out of time; retry it")
+        except Exception:
+            return internal_error(request)
+    if allowed:
+        return error(405, "method_not_allowed", f"use {', '.join(sorted(set(allowed)))}")
+    return error(404, "not_found", f"no route for {request.method} {request.path}")

@@ -1,0 +1,101 @@
+"""Reads for the API: named specifications over repositories, one page at a time.
+
+Queries do not go through the message bus (they change nothing); they open a unit of work only
+for its repositories and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import persistence as p
+
+from ..adapters import specifications as specs
+from ..adapters.mappings import TRANSFERS_IN, TRANSFERS_OUT
+from ..domain.errors import AccountNotFound
+from ..domain.model import Account, OwnerStats, Transfer
+from .views import account_view, stats_view, transfer_view
+
+Direction = Literal["out", "in"]
+
+
+@dataclass(frozen=True)
+class PageView:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"items": self.items, "cursor": self.cursor}
+
+
+def get_account(uow: p.UnitOfWork, account_id: str) -> dict[str, Any]:
+    with uow:
+        try:
+            return account_view(uow.repository(Account).get(account_id=account_id))
+        except p.NotFound:
+            raise AccountNotFound(f"no open account {account_id}") from None
+
+
+def accounts_of_owner(
+    uow: p.UnitOfWork, owner: str, *, limit: int = 25, cursor: str | None = None
+) -> PageView:
+    with uow:
+        page = uow.repository(Account).find(specs.accounts_of(owner), limit=limit, cursor=cursor)
+        return PageView([account_view(a) for a in page.items], page.cursor)
+
+
+def transfers_of_account(
+    uow: p.UnitOfWork,
+    account_id: str,
+    *,
+    direction: Direction = "out",
+    since: date | datetime | None = None,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> PageView:
+    """Newest first, from the index of that direction."""
+    spec = (
+        specs.transfers_from(account_id, since)
+        if direction == "out"
+        else specs.transfers_to(account_id, since)
+    )
+    index = TRANSFERS_OUT if direction == "out" else TRANSFERS_IN
+    with uow:
+        page = uow.repository(Transfer).find(
+            spec, index=index, descending=True, limit=limit, cursor=cursor
+        )
+        return PageView([transfer_view(t) for t in page.items], page.cursor)
+
+
+def owner_stats(uow: p.UnitOfWork, owner: str) -> dict[str, Any]:
+    with uow:
+        stats = uow.repository(OwnerStats).find_one(p.attr("owner") == owner)
+        return stats_view(stats if stats is not None else OwnerStats(owner))
+
+
+def iter_overdrawn(uow: p.UnitOfWork) -> Iterator[dict[str, Any]]:
+    """Lazily, page by page: a caller with a deadline can stop early."""
+    with uow:
+        for account in uow.repository(Account).iterate(specs.overdrawn()):
+            yield account_view(account)
+
+
+def overdrawn_accounts(uow: p.UnitOfWork) -> list[dict[str, Any]]:
+    return list(iter_overdrawn(uow))
+
+
+def large_transfers(uow: p.UnitOfWork, since: date | datetime, amount: Decimal) -> list[Any]:
+    with uow:
+        spec = specs.large_transfers_since(since, amount)
+        return [transfer_view(t) for t in uow.repository(Transfer).iterate(spec)]
+
+
+def total_balance(uow: p.UnitOfWork, account_ids: list[str]) -> Decimal:
+    """Sum of the balances of some accounts, read in one BatchGetItem."""
+    with uow:
+        keys = [{"account_id": a} for a in account_ids]
+        return sum((a.balance for a in uow.repository(Account).get_many(keys)), Decimal(0))

@@ -1,0 +1,154 @@
+"""The HTTP API over real HTTP: a local server on port 0, the Lambda handler behind it, moto."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from domain_example.entrypoints.http_server import make_server, serve_in_thread
+from domain_example.entrypoints.lambda_handlers import make_handler
+from domain_example.entrypoints.local import local_container
+from persistence.testing.moto_server import MotoServer
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def api(moto: MotoServer, dynamodb_client: Any) -> Iterator[Api]:
+    app = local_container(moto.endpoint_url)
+    server = make_server(make_handler(lambda: app), port=0)
+    serve_in_thread(server)
+    try:
+        yield Api(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def open_funded(api: Api, account_id: str, owner: str, amount: str) -> None:
+    status, _ = api.call(
+        "POST", "/accounts", {"account_id": account_id, "owner": owner, "currency": "EUR"}
+    )
+    assert status == 201
+    if amount != "0":
+        status, _ = api.call("POST", f"/accounts/{account_id}/deposits", {"amount": amount})
+        assert status == 200
+
+
+def test_open_deposit_transfer_and_read_back(api: Api) -> None:
+    open_funded(api, "a1", "ann", "100.00")
+    open_funded(api, "b1", "ben", "5")
+    status, body = api.call(
+        "POST", "/transfers", {"from_account": "a1", "to_account": "b1", "amount": "12.5"}
+    )
+    assert status == 201 and body["status"] == "completed"
+    status, account = api.call("GET", "/accounts/a1")
+    assert status == 200 and account["balance"] == "87.50"
+    status, page = api.call("GET", "/accounts/b1/transfers?direction=in")
+    assert status == 200 and [t["amount"] for t in page["items"]] == ["12.5"]
+    status, owned = api.call("GET", "/owners/ann/accounts")
+    assert [a["account_id"] for a in owned["items"]] == ["a1"]
+    status, stats = api.call("GET", "/owners/ben/stats")
+    assert stats["transfers_received"] == 1
+
+
+def test_an_idempotency_key_makes_a_retry_safe(api: Api) -> None:
+    open_funded(api, "a1", "ann", "100")
+    open_funded(api, "b1", "ben", "0")
+    transfer = {"from_account": "a1", "to_account": "b1", "amount": 30}
+    key = {"Idempotency-Key": "req-1", "Content-Type": "application/json"}
+    first = api.call("POST", "/transfers", transfer, headers=key)
+    again = api.call("POST", "/transfers", transfer, headers=key)
+    assert first == again and first[0] == 201
+    assert api.call("GET", "/accounts/a1")[1]["balance"] == "70"
+    status, body = api.call("POST", "/transfers", {**transfer, "amount": 31}, headers=key)
+    assert (status, body["error"]) == (409, "idempotency_key_reused")
+
+
+def test_paging_through_an_owner_s_accounts(api: Api) -> None:
+    for n in range(3):
+        api.call("POST", "/accounts", {"account_id": f"p{n}", "owner": "pat", "currency": "EUR"})
+    status, first = api.call("GET", "/owners/pat/accounts?limit=2")
+    assert len(first["items"]) == 2 and first["cursor"]
+    status, rest = api.call("GET", f"/owners/pat/accounts?limit=2&cursor={first['cursor']}")
+    assert [a["account_id"] for a in rest["items"]] == ["p2"] and rest["cursor"] is None
+    status, body = api.call("GET", "/owners/pat/accounts?cursor=forged")
+    assert (status, body["error"]) == (400, "invalid_cursor")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "status", "code"),
+    [
+        ("POST", "/accounts", b"{not json", 400, "bad_request"),
+        ("POST", "/accounts", b"[1, 2]", 400, "bad_request"),
+        ("POST", "/accounts", b'{"owner": "x"}', 400, "bad_request"),
+        ("POST", "/accounts/a1/deposits", b'{"amount": true}', 400, "bad_request"),
+        ("POST", "/accounts/a1/deposits", b'{"amount": "-5"}', 422, "invalid_amount"),
+        ("POST", "/accounts/zz/deposits", b'{"amount": "5"}', 404, "account_not_found"),
+        ("GET", "/owners/x/accounts?limit=1000", None, 400, "bad_request"),
+        ("GET", "/nowhere", None, 404, "not_found"),
+        ("DELETE", "/accounts", None, 405, "method_not_allowed"),
+    ],
+)
+def test_bad_requests_get_a_json_error_never_a_trace(
+    api: Api, method: str, path: str, raw: bytes | None, status: int, code: str
+) -> None:
+    open_funded(api, "a1", "ann", "1")
+    got, body = api.call(method, path, raw=raw)
+    assert (got, body["error"]) == (status, code)
+    assert "Traceback" not in json.dumps(body)
+
+
+def test_domain_refusals_are_409_or_422(api: Api) -> None:
+    open_funded(api, "a1", "ann", "10")
+    open_funded(api, "b1", "ben", "0")
+    status, body = api.call(
+        "POST", "/accounts", {"account_id": "a1", "owner": "x", "currency": "EUR"}
+    )
+    assert (status, body["error"]) == (409, "account_already_exists")
+    status, body = api.call("POST", "/accounts/a1/withdrawals", {"amount": "11"})
+    assert (status, body["error"]) == (422, "insufficient_funds")
+    status, body = api.call(
+        "POST", "/transfers", {"from_account": "a1", "to_account": "b1", "amount": "11"}
+    )
+    assert (status, body["error"]) == (422, "insufficient_funds")
+    assert body["transfer"]["status"] == "rejected"
+    status, body = api.call("POST", "/accounts/a1/close")
+    assert (status, body["error"]) == (422, "account_not_empty")
+
+
+def test_freeze_and_close(api: Api) -> None:
+    open_funded(api, "a1", "ann", "1")
+    assert api.call("POST", "/accounts/a1/freeze")[1]["status"] == "frozen"
+    status, body = api.call("POST", "/accounts/a1/deposits", {"amount": "1"})
+    assert (status, body["error"]) == (422, "account_not_open")
+    api.call("POST", "/accounts", {"account_id": "e1", "owner": "ann", "currency": "EUR"})
+    status, closed = api.call("POST", "/accounts/e1/close")
+    assert (status, closed["status"]) == (200, "closed")
+    assert api.call("GET", "/accounts/e1")[0] == 404

@@ -1,0 +1,84 @@
+"""Domain rules on plain aggregates: no storage involved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from domain_example.domain import errors, events
+from domain_example.domain.model import Account, AccountStatus, TransferStatus, money, transfer
+
+NOW = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def account(account_id: str = "a1", balance: str = "100", currency: str = "EUR") -> Account:
+    return Account(account_id, "alice", currency, balance=Decimal(balance))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.001", "NaN", "Infinity", "abc"])
+def test_money_refuses_what_is_not_a_positive_amount_in_cents(value: str) -> None:
+    with pytest.raises(errors.InvalidAmount):
+        money(value)
+
+
+def test_opening_raises_the_event_and_normalises_the_currency() -> None:
+    opened = Account.open("a1", "alice", "eur")
+    assert opened.currency == "EUR"
+    assert opened.events == [events.AccountOpened("a1", "alice", "EUR")]
+
+
+def test_withdraw_within_the_overdraft_goes_negative_beyond_it_is_refused() -> None:
+    a = Account("a1", "alice", "EUR", balance=Decimal("20"), overdraft_limit=Decimal("50"))
+    a.withdraw(Decimal("60"))
+    assert a.balance == Decimal("-40")
+    with pytest.raises(errors.InsufficientFunds):
+        a.withdraw(Decimal("10.01"))
+    assert a.balance == Decimal("-40")
+
+
+def test_a_frozen_account_takes_no_deposit() -> None:
+    a = account()
+    a.freeze()
+    with pytest.raises(errors.AccountNotOpen):
+        a.deposit(Decimal("1"))
+
+
+def test_only_an_empty_account_closes() -> None:
+    a = account(balance="1")
+    with pytest.raises(errors.AccountNotEmpty):
+        a.close()
+    a.balance = Decimal("0")
+    a.close()
+    assert a.status is AccountStatus.CLOSED
+    assert a.events[-1] == events.AccountClosed("a1", "alice")
+
+
+def test_transfer_moves_money_and_raises_one_event() -> None:
+    source, target = account("a1"), account("a2", balance="0")
+    done = transfer(source, target, Decimal("30"), "t1", NOW)
+    assert (source.balance, target.balance) == (Decimal("70"), Decimal("30"))
+    assert done.status is TransferStatus.COMPLETED
+    assert [type(e) for e in done.events] == [events.TransferCompleted]
+
+
+@pytest.mark.parametrize(
+    ("target_currency", "amount", "reason"),
+    [("EUR", "100.01", "insufficient_funds"), ("USD", "1", "currency_mismatch")],
+)
+def test_a_refused_transfer_is_recorded_as_rejected_and_moves_nothing(
+    target_currency: str, amount: str, reason: str
+) -> None:
+    source, target = account("a1"), account("a2", balance="0", currency=target_currency)
+    rejected = transfer(source, target, Decimal(amount), "t1", NOW)
+    assert rejected.status is TransferStatus.REJECTED
+    assert rejected.reason == reason
+    assert (source.balance, target.balance) == (Decimal("100"), Decimal("0"))
+    assert isinstance(rejected.events[0], events.TransferRejected)
+
+
+def test_a_transfer_to_the_same_account_is_a_bad_request() -> None:
+    a = account()
+    with pytest.raises(errors.SameAccount):
+        transfer(a, a, Decimal("1"), "t1", NOW)
