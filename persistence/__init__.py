@@ -1,50 +1,153 @@
-"""persistence: repositories, Specifications and an atomic unit of work for Amazon DynamoDB."""
+"""persistence: repositories, Specifications and an atomic unit of work for Amazon DynamoDB.
 
-from .cursor import CursorSigner
-from .dynamodb.backend import DynamoDBBackend
-from .dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
-from .errors import (
-    AlreadyExists,
-    BatchIncomplete,
-    CancellationReason,
-    ConcurrencyConflict,
-    ConditionFailed,
-    InvalidCursor,
-    NotFound,
-    PersistenceError,
-    TableError,
-    TransactionCanceled,
-    TransactionTooLarge,
-    ValidationError,
-)
-from .events import MessageBus
-from .keys import Key
-from .mapping import GlobalIndex, LocalIndex, Mapping, Table
-from .marshal import register_converter
-from .memory.store import InMemoryStore
-from .memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
-from .outbox import Outbox, OutboxRecord, OutboxRelay
-from .repository import Page, Repository
-from .retry import Backoff, retry_on_conflict
-from .specification import Spec, attr
-from .tables import (
-    KmsEncryption,
-    OnDemand,
-    Provisioned,
-    TableDescription,
-    TableDiff,
-    auto_migrate,
-    copy_table,
-    create_table,
-    delete_table,
-    describe_table,
-    diff_table,
-    ensure_table,
-    migrate,
-    to_cloudformation,
-    update_table,
-)
-from .unit_of_work import UnitOfWork
+Names are imported on first use (PEP 562): `import persistence` costs almost nothing, and a
+Lambda cold start pays only for what the handler touches. To add a public name, add it to
+`_EXPORTS` (name -> module), to the TYPE_CHECKING imports and to `__all__`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "AlreadyExists": ".errors",
+    "Backoff": ".retry",
+    "BatchIncomplete": ".errors",
+    "CancellationReason": ".errors",
+    "ConcurrencyConflict": ".errors",
+    "ConditionFailed": ".errors",
+    "CursorSigner": ".cursor",
+    "DynamoDBBackend": ".dynamodb.backend",
+    "DynamoDBRepository": ".dynamodb.unit_of_work",
+    "DynamoDBUnitOfWork": ".dynamodb.unit_of_work",
+    "GlobalIndex": ".mapping",
+    "InMemoryRepository": ".memory.unit_of_work",
+    "InMemoryStore": ".memory.store",
+    "InMemoryUnitOfWork": ".memory.unit_of_work",
+    "InvalidCursor": ".errors",
+    "Key": ".keys",
+    "KmsEncryption": ".tables",
+    "LocalIndex": ".mapping",
+    "Mapping": ".mapping",
+    "MessageBus": ".events",
+    "NotFound": ".errors",
+    "OnDemand": ".tables",
+    "Outbox": ".outbox",
+    "OutboxRecord": ".outbox",
+    "OutboxRelay": ".outbox",
+    "Page": ".repository",
+    "PersistenceError": ".errors",
+    "Provisioned": ".tables",
+    "Repository": ".repository",
+    "Spec": ".specification",
+    "Table": ".mapping",
+    "TableDescription": ".tables",
+    "TableDiff": ".tables",
+    "TableError": ".errors",
+    "TransactionCanceled": ".errors",
+    "TransactionTooLarge": ".errors",
+    "UnitOfWork": ".unit_of_work",
+    "ValidationError": ".errors",
+    "attr": ".specification",
+    "auto_migrate": ".tables",
+    "copy_table": ".tables",
+    "create_table": ".tables",
+    "delete_table": ".tables",
+    "describe_table": ".tables",
+    "diff_table": ".tables",
+    "ensure_table": ".tables",
+    "migrate": ".tables",
+    "register_converter": ".marshal",
+    "retry_on_conflict": ".retry",
+    "to_cloudformation": ".tables",
+    "update_table": ".tables",
+}
+
+if TYPE_CHECKING:
+    from .cursor import (
+        CursorSigner,
+    )
+    from .dynamodb.backend import (
+        DynamoDBBackend,
+    )
+    from .dynamodb.unit_of_work import (
+        DynamoDBRepository,
+        DynamoDBUnitOfWork,
+    )
+    from .errors import (
+        AlreadyExists,
+        BatchIncomplete,
+        CancellationReason,
+        ConcurrencyConflict,
+        ConditionFailed,
+        InvalidCursor,
+        NotFound,
+        PersistenceError,
+        TableError,
+        TransactionCanceled,
+        TransactionTooLarge,
+        ValidationError,
+    )
+    from .events import (
+        MessageBus,
+    )
+    from .keys import (
+        Key,
+    )
+    from .mapping import (
+        GlobalIndex,
+        LocalIndex,
+        Mapping,
+        Table,
+    )
+    from .marshal import (
+        register_converter,
+    )
+    from .memory.store import (
+        InMemoryStore,
+    )
+    from .memory.unit_of_work import (
+        InMemoryRepository,
+        InMemoryUnitOfWork,
+    )
+    from .outbox import (
+        Outbox,
+        OutboxRecord,
+        OutboxRelay,
+    )
+    from .repository import (
+        Page,
+        Repository,
+    )
+    from .retry import (
+        Backoff,
+        retry_on_conflict,
+    )
+    from .specification import (
+        Spec,
+        attr,
+    )
+    from .tables import (
+        KmsEncryption,
+        OnDemand,
+        Provisioned,
+        TableDescription,
+        TableDiff,
+        auto_migrate,
+        copy_table,
+        create_table,
+        delete_table,
+        describe_table,
+        diff_table,
+        ensure_table,
+        migrate,
+        to_cloudformation,
+        update_table,
+    )
+    from .unit_of_work import (
+        UnitOfWork,
+    )
 
 __all__ = [
     "AlreadyExists",
@@ -99,3 +202,16 @@ __all__ = [
     "to_cloudformation",
     "update_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

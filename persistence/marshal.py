@@ -454,6 +454,15 @@ def _dict_converter(args: tuple[Any, ...]) -> TypeConverter:
 
 
 # --------------------------------------------------------------------------- dataclasses
+#
+# The generated functions inline one expression per field, nested to any depth for lists, dicts
+# and nested dataclasses: `{'S': v} if type(v) is str else c3(v)`. Each inline test is exact
+# (`type(v) is ...`), so the fast path only ever takes values it converts exactly like the
+# per-type converter would; anything else (subclasses, None inside a list, a wrong type) goes to
+# that converter, which validates and raises the same errors as before.
+
+_INT_LIMIT = 10**38
+_STR_ONLY = frozenset({str})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -466,8 +475,186 @@ class FieldInfo:
     init: bool
 
 
+class _Gen:
+    """Source generation state: the exec environment and fresh local names."""
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        self.env = env
+        self.count = 0
+
+    def name(self, prefix: str, value: Any = None) -> str:
+        self.count += 1
+        name = f"{prefix}{self.count}"
+        if value is not None:
+            self.env[name] = value
+        return name
+
+
+def _element_to(conv: TypeConverter) -> Callable[[Any], Wire]:
+    to_attr = conv.to_attr
+
+    def element(x: Any) -> Wire:
+        return {"NULL": True} if x is None else _or_null(to_attr(x))
+
+    return element
+
+
+def _key_error(k: Any) -> str:
+    raise ValidationError(f"map keys must be strings, got {k!r}")
+
+
+def _decimal_text(v: Decimal) -> str | None:
+    """The wire text of a Decimal when it is plainly within DynamoDB's limits, else None.
+
+    str() uses exponent notation outside 1E-6..1E+(digits), so a text without 'E' and shorter
+    than 39 characters has at most 38 digits and a magnitude DynamoDB accepts. Zero is left to
+    number_text, which writes it as "0".
+    """
+    if v.is_finite() and v:
+        text = str(v)
+        if len(text) < 39 and "E" not in text:
+            return text
+    return None
+
+
+def _nested(cls: type, gen: _Gen, direction: str) -> str:
+    """The name of the nested class's generated function, bound eagerly unless the class is
+    being built right now (a recursive dataclass), where it is looked up at call time."""
+    key = (cls, DEFAULT_EXCLUDE)
+    if key in _building:
+        lazy: Callable[[Any], Any]
+        if direction == "to":
+            lazy = lambda v: class_converter(cls).to_item(v)  # noqa: E731
+        else:
+            lazy = lambda w: class_converter(cls).from_item(w)  # noqa: E731
+        return gen.name("n", lazy)
+    conv = class_converter(cls)
+    return gen.name("n", conv.to_item if direction == "to" else conv.from_item)
+
+
+def _inline_kind(tp: Any) -> tuple[str, Any]:
+    """What the generator can inline for a declared type: (kind, argument) or ("", None)."""
+    tp, _ = unwrap_optional(tp)
+    if isinstance(tp, type) and _find_custom(tp) is not None:
+        return "", None
+    if tp is str or tp is bool or tp is int or tp is Decimal or tp is float:
+        return tp.__name__, None
+    if tp is datetime or tp is date:
+        return "time", tp
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (set, frozenset) and args and unwrap_optional(args[0])[0] is str:
+        return "strset", origin
+    if origin is list and args:
+        return "list", args[0]
+    if origin is dict and len(args) == 2 and args[0] is str:
+        return "dict", args[1]
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return "class", tp
+    return "", None
+
+
+def _to_expr(tp: Any, x: str, gen: _Gen) -> str:
+    """An expression turning the (non-None) value named `x` into a wire value, never None."""
+    conv = converter_for(tp)
+    kind, arg = _inline_kind(tp)
+    slow = gen.name("e", _element_to(conv))
+    if kind == "str":
+        return f"({{'S': {x}}} if type({x}) is str else {slow}({x}))"
+    if kind == "bool":
+        return f"({{'BOOL': {x}}} if {x} is True or {x} is False else {slow}({x}))"
+    if kind == "int":
+        return f"({{'N': str({x})}} if type({x}) is int and -LIMIT < {x} < LIMIT else {slow}({x}))"
+    if kind == "Decimal":
+        t = gen.name("t")
+        return (
+            f"({{'N': {t}}} if type({x}) is Decimal and ({t} := dtext({x})) is not None "
+            f"else {slow}({x}))"
+        )
+    if kind == "time":
+        cls = gen.name("k", arg)
+        return f"({{'S': {x}.isoformat()}} if type({x}) is {cls} else {slow}({x}))"
+    if kind == "strset":
+        cls = gen.name("k", arg)
+        return (
+            f"({{'SS': sorted({x})}} if type({x}) is {cls} and {x} "
+            f"and {{*map(type, {x})}} == STR_ONLY else {slow}({x}))"
+        )
+    if kind == "list":
+        y = gen.name("y")
+        inner = _to_expr(arg, y, gen)
+        return f"({{'L': [{inner} for {y} in {x}]}} if type({x}) is list else {slow}({x}))"
+    if kind == "dict":
+        k, y = gen.name("k"), gen.name("y")
+        inner = _to_expr(arg, y, gen)
+        return (
+            f"({{'M': {{({k} if type({k}) is str else key_error({k})): {inner} "
+            f"for {k}, {y} in {x}.items()}}}} if type({x}) is dict else {slow}({x}))"
+        )
+    if kind == "class":
+        cls = gen.name("k", arg)
+        fn = _nested(arg, gen, "to")
+        return f"({{'M': {fn}({x})}} if type({x}) is {cls} else {slow}({x}))"
+    return f"{slow}({x})"
+
+
+def _from_expr(tp: Any, a: str, gen: _Gen) -> str:
+    """An expression turning the wire value named `a` into the declared Python type."""
+    conv = converter_for(tp)
+    kind, arg = _inline_kind(tp)
+    slow = gen.name("d", conv.from_attr)
+    if kind == "str":
+        return f"({a}['S'] if 'S' in {a} else {slow}({a}))"
+    if kind == "bool":
+        return f"({a}['BOOL'] if 'BOOL' in {a} else {slow}({a}))"
+    if kind == "int":
+        t = gen.name("t")
+        return (
+            f"(int({t}) if ({t} := {a}.get('N')) is not None and '.' not in {t} "
+            f"and 'E' not in {t} and 'e' not in {t} else {slow}({a}))"
+        )
+    if kind == "Decimal":
+        return f"(Decimal({a}['N']) if 'N' in {a} else {slow}({a}))"
+    if kind == "float":
+        return f"(float({a}['N']) if 'N' in {a} else {slow}({a}))"
+    if kind == "time":
+        cls = gen.name("k", arg)
+        return f"({cls}.fromisoformat({a}['S']) if 'S' in {a} else {slow}({a}))"
+    if kind == "strset":
+        make = gen.name("k", arg)
+        return f"({make}({a}['SS']) if 'SS' in {a} else {slow}({a}))"
+    if kind == "list":
+        y = gen.name("y")
+        inner = _from_expr(arg, y, gen)
+        return f"([{inner} for {y} in {a}['L']] if 'L' in {a} else {slow}({a}))"
+    if kind == "dict":
+        k, y = gen.name("k"), gen.name("y")
+        inner = _from_expr(arg, y, gen)
+        return f"({{{k}: {inner} for {k}, {y} in {a}['M'].items()}} if 'M' in {a} else {slow}({a}))"
+    if kind == "class":
+        fn = _nested(arg, gen, "from")
+        return f"({fn}({a}['M']) if 'M' in {a} else {slow}({a}))"
+    return f"{slow}({a})"
+
+
+def _base_env() -> dict[str, Any]:
+    return {
+        "ValidationError": ValidationError,
+        "Decimal": Decimal,
+        "LIMIT": _INT_LIMIT,
+        "STR_ONLY": _STR_ONLY,
+        "dtext": _decimal_text,
+        "key_error": _key_error,
+        "setattr_": object.__setattr__,
+    }
+
+
 class ClassConverter:
-    """to_item / from_item for one dataclass, generated once."""
+    """to_item / from_item for one dataclass, generated once.
+
+    The generated functions hold no state of their own (everything they reference is immutable
+    after construction), so one converter serves any number of threads at once.
+    """
 
     def __init__(self, cls: type, exclude: frozenset[str] = frozenset()) -> None:
         if not dataclasses.is_dataclass(cls):
@@ -475,6 +662,8 @@ class ClassConverter:
         self.cls = cls
         hints = typing.get_type_hints(cls)
         self.fields: dict[str, FieldInfo] = {}
+        self._hints: dict[str, Any] = {}
+        self._defaults: dict[str, dataclasses.Field[Any]] = {}
         for f in dataclasses.fields(cls):
             if f.name in exclude:
                 continue
@@ -486,6 +675,9 @@ class ClassConverter:
             self.fields[f.name] = FieldInfo(
                 f.name, inner, optional, converter_for(tp), has_default, f.init
             )
+            self._hints[f.name] = tp
+            self._defaults[f.name] = f
+        self.source: dict[str, str] = {}
         self.to_item: Callable[[Any], Item] = self._compile_to_item()
         self.from_item: Callable[[Mapping[str, Wire]], Any] = self._compile_from_item()
 
@@ -498,96 +690,103 @@ class ClassConverter:
             raise ValidationError(f"{self.cls.__name__}.{name}: {exc}") from None
 
     def _compile_to_item(self) -> Callable[[Any], Item]:
-        env: dict[str, Any] = {"ValidationError": ValidationError, "number_text": number_text}
+        gen = _Gen(_base_env())
         lines = ["def to_item(obj):", "    item = {}", "    fld = None", "    try:"]
-        for i, info in enumerate(self.fields.values()):
+        for info in self.fields.values():
             n = info.name
-            env[f"c{i}"] = info.converter.to_attr
             lines.append(f"        fld = {n!r}")
             lines.append(f"        v = obj.{n}")
             lines.append("        if v is not None:")
-            fast = info.converter.fast
-            if fast == "S":
-                lines.append(f"            if type(v) is str: item[{n!r}] = {{'S': v}}")
-                lines.append(f"            else: item[{n!r}] = c{i}(v)")
-            elif fast == "BOOL":
-                lines.append(f"            if v is True or v is False: item[{n!r}] = {{'BOOL': v}}")
-                lines.append(f"            else: item[{n!r}] = c{i}(v)")
-            elif fast == "N" and info.type is int:
-                lines.append(
-                    "            if type(v) is int and -10**38 < v < 10**38: "
-                    f"item[{n!r}] = {{'N': str(v)}}"
-                )
-                lines.append(f"            else: item[{n!r}] = c{i}(v)")
+            if info.converter.is_set:
+                # An empty set has no wire form: the converter returns None, the attribute is
+                # left out. Only a non-empty set of exact str takes the inline path.
+                c = gen.name("c", info.converter.to_attr)
+                kind, arg = _inline_kind(self._hints[n])
+                if kind == "strset":
+                    k = gen.name("k", arg)
+                    lines.append(
+                        f"            if type(v) is {k} and v and {{*map(type, v)}} == STR_ONLY: "
+                        f"item[{n!r}] = {{'SS': sorted(v)}}"
+                    )
+                    lines.append("            else:")
+                else:
+                    lines.append("            if True:")
+                lines.append(f"                a = {c}(v)")
+                lines.append(f"                if a is not None: item[{n!r}] = a")
             else:
-                lines.append(f"            a = c{i}(v)")
-                lines.append(f"            if a is not None: item[{n!r}] = a")
+                lines.append(f"            item[{n!r}] = {_to_expr(self._hints[n], 'v', gen)}")
         lines.append("    except ValidationError as exc:")
         lines.append(
             f"        raise ValidationError(f'{self.cls.__name__}.{{fld}}: {{exc}}') from None"
         )
         lines.append("    return item")
-        exec("\n".join(lines), env)
-        fn: Callable[[Any], Item] = env["to_item"]
+        source = "\n".join(lines)
+        self.source["to_item"] = source
+        exec(source, gen.env)
+        fn: Callable[[Any], Item] = gen.env["to_item"]
         return fn
 
     def _compile_from_item(self) -> Callable[[Mapping[str, Wire]], Any]:
-        env: dict[str, Any] = {"cls": self.cls, "ValidationError": ValidationError}
-        lines = [
-            "def from_item(item):",
-            "    kw = {}",
-            "    late = {}",
-            "    fld = None",
-            "    try:",
-        ]
+        gen = _Gen(_base_env())
+        gen.env["cls"] = self.cls
+        lines = ["def from_item(item):", "    fld = None", "    try:"]
+        init_args: list[str] = []
+        late: list[tuple[str, str]] = []
         for i, info in enumerate(self.fields.values()):
             n = info.name
-            env[f"d{i}"] = info.converter.from_attr
-            target = "kw" if info.init else "late"
+            var = f"f{i}"
             lines.append(f"        fld = {n!r}")
             lines.append(f"        a = item.get({n!r})")
-            lines.append("        if a is not None:")
-            fast = info.converter.fast
-            if fast == "S" or fast == "BOOL":
-                lines.append(
-                    f"            {target}[{n!r}] = a[{fast!r}] if {fast!r} in a else d{i}(a)"
-                )
-            elif fast == "N" and info.type is Decimal:
-                env["Decimal"] = Decimal
-                lines.append(
-                    f"            {target}[{n!r}] = Decimal(a['N']) if 'N' in a else d{i}(a)"
-                )
-            else:
-                lines.append(f"            {target}[{n!r}] = d{i}(a)")
-            if info.converter.is_set and not info.has_default:
+            lines.append(
+                f"        if a is not None: {var} = {_from_expr(self._hints[n], 'a', gen)}"
+            )
+            if not info.init:
+                # Not an __init__ argument: set after construction, only when stored.
+                lines.append(f"        else: {var} = MISSING")
+                gen.env["MISSING"] = dataclasses.MISSING
+                late.append((n, var))
+                continue
+            init_args.append(f"{n}={var}")
+            f = self._defaults[n]
+            if f.default_factory is not dataclasses.MISSING:
+                # Absent attribute: what the dataclass itself would have used.
+                factory = gen.name("fac", f.default_factory)
+                lines.append(f"        else: {var} = {factory}()")
+            elif f.default is not dataclasses.MISSING:
+                default = gen.name("dft")
+                gen.env[default] = f.default
+                lines.append(f"        else: {var} = {default}")
+            elif info.converter.is_set:
                 make = "frozenset" if info.converter.python is frozenset else "set"
-                lines.append(
-                    f"        else: {target}[{n!r}] = {'None' if info.optional else make + '()'}"
-                )
-            elif not info.has_default:
-                if info.optional:
-                    lines.append(f"        else: {target}[{n!r}] = None")
-                elif info.init:
-                    message = f"the item has no attribute {n!r} and the field has no default"
-                    lines.append(f"        else: raise ValidationError({message!r})")
+                lines.append(f"        else: {var} = {'None' if info.optional else make + '()'}")
+            elif info.optional:
+                lines.append(f"        else: {var} = None")
+            else:
+                message = f"the item has no attribute {n!r} and the field has no default"
+                lines.append(f"        else: raise ValidationError({message!r})")
         lines.append("    except ValidationError as exc:")
         lines.append(
             f"        raise ValidationError(f'{self.cls.__name__}.{{fld}}: {{exc}}') from None"
         )
-        lines.append("    except (KeyError, TypeError, ValueError) as exc:")
+        lines.append("    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:")
         lines.append(
             f"        raise ValidationError(f'{self.cls.__name__}.{{fld}}: cannot read {{exc!r}}')"
             " from None"
         )
-        lines.append("    obj = cls(**kw)")
-        lines.append("    for k, v in late.items(): object.__setattr__(obj, k, v)")
+        lines.append(f"    obj = cls({', '.join(init_args)})")
+        for n, var in late:
+            lines.append(f"    if {var} is not MISSING: setattr_(obj, {n!r}, {var})")
         lines.append("    return obj")
-        exec("\n".join(lines), env)
-        fn: Callable[[Mapping[str, Wire]], Any] = env["from_item"]
+        source = "\n".join(lines)
+        self.source["from_item"] = source
+        exec(source, gen.env)
+        fn: Callable[[Mapping[str, Wire]], Any] = gen.env["from_item"]
         return fn
 
 
 _class_cache: dict[tuple[type, frozenset[str]], ClassConverter] = {}
+# Converters under construction in the thread holding `_lock` (recursive dataclasses).
+_building: set[tuple[type, frozenset[str]]] = set()
 
 DEFAULT_EXCLUDE = frozenset({"events"})
 
@@ -600,6 +799,10 @@ def class_converter(cls: type, exclude: frozenset[str] | None = None) -> ClassCo
         with _lock:
             conv = _class_cache.get(key)
             if conv is None:
-                conv = ClassConverter(cls, key[1])
+                _building.add(key)
+                try:
+                    conv = ClassConverter(cls, key[1])
+                finally:
+                    _building.discard(key)
                 _class_cache[key] = conv
     return conv

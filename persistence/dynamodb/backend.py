@@ -11,12 +11,16 @@ from ..actions import Action, Check, Delete, Put, Update
 from ..backend import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
 from ..marshal import Item, Wire
 from ..planner import Plan
+from . import fastpath
 from .expressions import ExpressionBuilder, check_expression_size
 
 
 class DynamoDBBackend:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, fast_path: bool = True) -> None:
         self.client = client
+        # Requests made inside `fastpath.ours()` skip botocore's per-attribute parsing and
+        # serialisation; other users of the same client are unaffected (see fastpath.py).
+        self.fast_path = fast_path and fastpath.install(client)
 
     def register(self, table: Any) -> None:
         """Nothing to do: tables are created by table operations, never on the hot path."""
@@ -24,7 +28,10 @@ class DynamoDBBackend:
     # ------------------------------------------------------------------ reads
 
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
-        response = self.client.get_item(TableName=table, Key=dict(key), ConsistentRead=consistent)
+        with fastpath.ours(self.fast_path):
+            response = self.client.get_item(
+                TableName=table, Key=dict(key), ConsistentRead=consistent
+            )
         item: Item | None = response.get("Item")
         return item
 
@@ -36,7 +43,8 @@ class DynamoDBBackend:
             for table, keys in requests.items()
             if keys
         }
-        response = self.client.batch_get_item(RequestItems=request)
+        with fastpath.ours(self.fast_path):
+            response = self.client.batch_get_item(RequestItems=request)
         found: dict[str, list[Item]] = response.get("Responses", {})
         unprocessed = {
             table: list(entry.get("Keys", []))
@@ -87,7 +95,8 @@ class DynamoDBBackend:
             request["ReturnConsumedCapacity"] = "TOTAL"
         builder.attach(request)
         call = self.client.query if plan.operation == "Query" else self.client.scan
-        response = call(**request)
+        with fastpath.ours(self.fast_path):
+            response = call(**request)
         return ReadResult(
             response.get("Items", []),
             response.get("LastEvaluatedKey"),
@@ -101,7 +110,8 @@ class DynamoDBBackend:
     def transact_write(self, actions: Sequence[Action], token: str) -> None:
         items = [_transact_item(a) for a in actions]
         try:
-            self.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+            with fastpath.ours(self.fast_path):
+                self.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise

@@ -1,0 +1,84 @@
+"""Run every suite, print the table, write docs/performance.md and docs/performance.svg.
+
+python -m bench            full run (about 1-2 minutes), rewrites the docs
+python -m bench --quick    CI mode: fewer repetitions, docs untouched unless --write
+python -m bench --check    exit 1 when a goal is missed by more than MARGIN x its target
+                           (request counts must match exactly): a wide margin, so a noisy
+                           CI machine never fails, but a regression cannot land silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+from .report import markdown, svg, table
+from .suites import SUITES, Row, Settings
+
+MARGIN = 3.0
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def regressions(rows: list[Row]) -> list[str]:
+    out = []
+    for row in rows:
+        if row.target is None:
+            continue
+        if row.unit == "requests":
+            expected = row.floor if row.floor is not None else row.target
+            if row.value != expected:
+                out.append(
+                    f"{row.goal}: {row.label}: {row.value:g} requests, expected {expected:g}"
+                )
+            continue
+        figure = row.ratio if row.floor is not None else row.value
+        if figure is not None and figure > row.target * MARGIN:
+            out.append(f"{row.goal}: {row.label}: {figure:.2f} > {MARGIN:g} x {row.target:g}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="CI mode: short runs")
+    parser.add_argument("--check", action="store_true", help="fail on a wide goal miss")
+    parser.add_argument("--write", action="store_true", help="write docs even in quick mode")
+    parser.add_argument("--no-write", action="store_true", help="never write docs")
+    args = parser.parse_args(argv)
+    # The library logs through structlog and never configures it; keep debug lines out of timings.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    settings = Settings(quick=args.quick)
+    rows: list[Row] = []
+    skipped: list[str] = []
+    started = time.perf_counter()
+    for suite in SUITES:
+        t = time.perf_counter()
+        rows.extend(suite(settings, skipped))
+        print(f"# {suite.__name__}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    env = (
+        f"Python {platform.python_version()} on {platform.machine()} "
+        f"({platform.system()}), {'quick' if args.quick else 'full'} run, {elapsed:.0f} s"
+    )
+    skipped = sorted(set(skipped))
+    print(table(rows))
+    if skipped:
+        print(f"\nskipped peers (not installed): {', '.join(skipped)}")
+    if (not args.quick or args.write) and not args.no_write:
+        DOCS.mkdir(exist_ok=True)
+        (DOCS / "performance.md").write_text(markdown(rows, env, skipped), encoding="utf-8")
+        (DOCS / "performance.svg").write_text(svg(rows), encoding="utf-8")
+        print(f"\nwrote {DOCS / 'performance.md'} and {DOCS / 'performance.svg'}")
+    if args.check:
+        failed = regressions(rows)
+        for line in failed:
+            print(f"REGRESSION {line}", file=sys.stderr)
+        if failed:
+            return 1
+        print(f"\nevery goal within {MARGIN:g}x of its target", file=sys.stderr)
+    return 0
