@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
+from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import structlog
 
 from . import limits
-from .backend import Backend
+from .backend import Backend, ReadResult
 from .cursor import CursorSigner
 from .errors import BatchIncomplete, NotFound, ValidationError
 from .keyid import key_id
@@ -27,7 +28,9 @@ from .retry import Backoff
 from .specification import Spec
 
 if TYPE_CHECKING:
+    from .batch import Progress
     from .unit_of_work import UnitOfWork
+    from .update import UpdateBuilder
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -188,6 +191,7 @@ class Repository(Generic[T]):
         """ "GetItem", "Query bank", "Query bank.by_owner", "Scan bank"..."""
         return self.plan(spec, **options).describe()
 
+    @overload
     def find(
         self,
         spec: Spec | None = None,
@@ -200,9 +204,54 @@ class Repository(Generic[T]):
         allow_scan: bool = True,
         include_deleted: bool = False,
         return_consumed_capacity: bool = False,
-    ) -> Page[T]:
+        fields: None = None,
+    ) -> Page[T]: ...
+
+    @overload
+    def find(
+        self,
+        spec: Spec | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        index: str | None = None,
+        descending: bool = False,
+        consistent: bool = False,
+        allow_scan: bool = True,
+        include_deleted: bool = False,
+        return_consumed_capacity: bool = False,
+        fields: Sequence[str],
+    ) -> Page[dict[str, Any]]: ...
+
+    def find(
+        self,
+        spec: Spec | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        index: str | None = None,
+        descending: bool = False,
+        consistent: bool = False,
+        allow_scan: bool = True,
+        include_deleted: bool = False,
+        return_consumed_capacity: bool = False,
+        fields: Sequence[str] | None = None,
+    ) -> Page[T] | Page[dict[str, Any]]:
         if limit is not None and limit < 1:
             raise ValidationError(f"limit must be at least 1, got {limit}")
+        if fields is not None:
+            return self._find_fields(
+                spec,
+                fields,
+                limit=limit,
+                cursor=cursor,
+                index=index,
+                descending=descending,
+                consistent=consistent,
+                allow_scan=allow_scan,
+                include_deleted=include_deleted,
+                return_consumed_capacity=return_consumed_capacity,
+            )
         read = self.plan(
             spec,
             index=index,
@@ -291,3 +340,193 @@ class Repository(Generic[T]):
         if self._uow is not None:
             return self._uow._track(self.mapping, item)
         return self.mapping.from_item(item)
+
+    # ------------------------------------------------------------------ beyond the unit of work
+    # Single-item writes, batches, parallel scans and projected reads (docs/access.md). The
+    # modules are imported on use: they build on unit_of_work, which imports this module.
+
+    def put(self, aggregate: T, *, condition: Spec | None = None) -> None:
+        """Create or replace at once. The stored created_at is kept, updated_at set, the version
+        bumped; the object receives what was stored. `condition` must hold for the stored item
+        (ConditionFailed otherwise)."""
+        from .update import assign_stored, put_action, write_one
+
+        self._outside_unit_of_work("put")
+        action, _ = put_action(self.mapping, aggregate, condition)
+        stored = write_one(self.backend, action, "ALL_NEW")
+        assign_stored(self.mapping, aggregate, stored, self._managed_fields())
+
+    def delete(self, *, condition: Spec | None = None, **key: Any) -> bool:
+        """Hard delete by key fields; True if an item was deleted. With a condition, a missing
+        item raises NotFound and a stored one that fails it ConditionFailed."""
+        from .update import delete_action, write_one
+
+        self._outside_unit_of_work("delete")
+        action = delete_action(self.mapping, key, condition)
+        return write_one(self.backend, action, "ALL_OLD") is not None
+
+    def save(self, aggregate: T) -> None:
+        """Write every non-key field of a stored aggregate if its version is still the one the
+        object holds (ConcurrencyConflict otherwise); the object gets the bumped version."""
+        from .update import assign_stored, save_action, write_one
+
+        self._outside_unit_of_work("save")
+        action, _ = save_action(self.mapping, aggregate)
+        stored = write_one(self.backend, action, "ALL_NEW")
+        assign_stored(self.mapping, aggregate, stored, self._managed_fields())
+
+    def update(self, **key: Any) -> UpdateBuilder[T, T]:
+        """An atomic in-place update of the stored aggregate with this key (UpdateBuilder)."""
+        from .update import UpdateBuilder
+
+        return UpdateBuilder(self.backend, self.mapping, key, in_unit_of_work=self._uow is not None)
+
+    def put_many(self, aggregates: Iterable[T], *, progress: Progress | None = None) -> None:
+        """BatchWriteItem in chunks of 25 with retries; BatchIncomplete lists what was not
+        written. Replaces stored items (no conditions); every item is validated first."""
+        from .batch import put_all
+
+        self._outside_unit_of_work("put_many")
+        put_all(self.backend, self.mapping, aggregates, backoff=self._backoff, progress=progress)
+
+    def delete_many(
+        self, keys: Iterable[MappingABC[str, Any]], *, progress: Progress | None = None
+    ) -> None:
+        """Hard deletes by key fields, in chunks of 25 with retries (BatchIncomplete)."""
+        from .batch import delete_all
+
+        self._outside_unit_of_work("delete_many")
+        delete_all(self.backend, self.mapping, keys, backoff=self._backoff, progress=progress)
+
+    def scan_all(
+        self,
+        spec: Spec | None = None,
+        *,
+        segments: int = 4,
+        workers: int | None = None,
+        page_size: int | None = None,
+        index: str | None = None,
+        consistent: bool = False,
+        include_deleted: bool = False,
+    ) -> Iterator[T]:
+        """A parallel Scan: `segments` segments read by `workers` threads (default: one per
+        segment); yields every matching aggregate once, in no particular order."""
+        from .scan import check_segment, parallel_scan, scan_plan
+
+        check_segment(0, segments)
+        if page_size is not None and page_size < 1:
+            raise ValidationError(f"page_size must be at least 1, got {page_size}")
+        read = scan_plan(
+            self.mapping, spec, index=index, consistent=consistent, include_deleted=include_deleted
+        )
+
+        def read_segment(segment: int, start: dict[str, Wire] | None) -> ReadResult:
+            return self.backend.read(
+                read, limit=page_size, start_key=start, segment=segment, total_segments=segments
+            )
+
+        items = parallel_scan(read_segment, segments, segments if workers is None else workers)
+
+        def aggregates() -> Iterator[T]:
+            with closing(items):  # closing this generator stops the workers at once
+                for item in items:
+                    yield self._load(item)
+
+        return aggregates()
+
+    def scan_segment(
+        self,
+        spec: Spec | None = None,
+        *,
+        segment: int,
+        total_segments: int,
+        cursor: str | None = None,
+        limit: int | None = None,
+        index: str | None = None,
+        consistent: bool = False,
+        include_deleted: bool = False,
+        return_consumed_capacity: bool = False,
+    ) -> Page[T]:
+        """One page of one segment, for distributed workers (one Lambda per segment). The cursor
+        is bound to the segment: it resumes this segment only."""
+        from .scan import check_segment, scan_plan, segment_shape
+
+        check_segment(segment, total_segments)
+        if limit is not None and limit < 1:
+            raise ValidationError(f"limit must be at least 1, got {limit}")
+        read = scan_plan(
+            self.mapping, spec, index=index, consistent=consistent, include_deleted=include_deleted
+        )
+        shape = segment_shape(read, segment, total_segments)
+        start = self.signer.decode(cursor, shape) if cursor is not None else None
+        result = self.backend.read(
+            read,
+            limit=limit,
+            start_key=start,
+            segment=segment,
+            total_segments=total_segments,
+            return_consumed_capacity=return_consumed_capacity,
+        )
+        next_cursor = self.signer.encode(result.last_key, shape) if result.last_key else None
+        items = [self._load(i) for i in result.items]
+        return Page(items, next_cursor, len(items), result.scanned_count, result.consumed_capacity)
+
+    def _find_fields(
+        self,
+        spec: Spec | None,
+        fields: Sequence[str],
+        *,
+        limit: int | None,
+        cursor: str | None,
+        index: str | None,
+        descending: bool,
+        consistent: bool,
+        allow_scan: bool,
+        include_deleted: bool,
+        return_consumed_capacity: bool,
+    ) -> Page[dict[str, Any]]:
+        """`find(..., fields=[...])`: dicts of typed values, never partial aggregates (which
+        must not reach a unit of work). Reads the store, not the identity map."""
+        from .scan import project, projected_plan
+
+        read, names, requested = projected_plan(
+            self.mapping,
+            spec,
+            fields,
+            index=index,
+            descending=descending,
+            consistent=consistent,
+            allow_scan=allow_scan,
+            include_deleted=include_deleted,
+        )
+        if read.operation == "GetItem":
+            assert read.key is not None
+            item = self.backend.get_item(read.table, read.key, read.consistent)
+            if item is None or (read.filter is not None and not read.filter.evaluate(item)):
+                return Page([], None, 0, int(item is not None))
+            return Page([project(self.mapping, item, names)], None, 1, 1)
+        start = self.signer.decode(cursor, read.shape()) if cursor is not None else None
+        result = self.backend.read(
+            read,
+            limit=limit,
+            start_key=start,
+            projection=requested,
+            return_consumed_capacity=return_consumed_capacity,
+        )
+        items = result.items
+        if read.post_filter is not None:
+            items = [i for i in items if read.post_filter.evaluate(i)]
+        next_cursor = self.signer.encode(result.last_key, read.shape()) if result.last_key else None
+        rows = [project(self.mapping, i, names) for i in items]
+        return Page(rows, next_cursor, len(rows), result.scanned_count, result.consumed_capacity)
+
+    def _outside_unit_of_work(self, operation: str) -> None:
+        if self._uow is not None:
+            raise ValidationError(
+                f"{operation}() writes at once, outside this unit of work's transaction; inside "
+                "a unit of work use add()/remove() or uow.add_update(repo.update(...))"
+            )
+
+    def _managed_fields(self) -> list[str]:
+        m = self.mapping
+        return [n for n in (m.created_at, m.updated_at, m.version) if n is not None]

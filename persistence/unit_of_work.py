@@ -71,6 +71,7 @@ class _Planned:
     entry: _Entry | None = None
     new_snapshot: Item | None = None
     assign: dict[str, Any] = field(default_factory=dict)
+    size: int = 0  # bytes of the item written, counted once toward the transaction's limit
 
 
 class UnitOfWork:
@@ -259,7 +260,10 @@ class UnitOfWork:
                 f"{limits.MAX_TRANSACT_ACTIONS}: split the work into several units of work"
             )
         _check_unique_items(actions)
-        total = sum(item_size(a.item) for a in actions if isinstance(a, Put))
+        total = sum(
+            p.size or (item_size(p.action.item) if isinstance(p.action, Put) else 0)
+            for p in planned
+        )
         if total > limits.MAX_TRANSACT_BYTES:
             raise TransactionTooLarge(
                 f"this commit writes {total} bytes; a transaction takes at most "
@@ -354,7 +358,8 @@ class UnitOfWork:
             item = _item_with(mapping, aggregate, assign)
             meaning = Meaning(mapping.name, meaning_key, "add")
             absent = NotExists((mapping.table.partition_key,))
-            return _Planned(Put(table, item, absent, meaning, entry.key), entry, item, assign)
+            size = _check_item(mapping, item)
+            return _Planned(Put(table, item, absent, meaning, entry.key), entry, item, assign, size)
 
         snapshot = entry.snapshot or {}
         version = mapping.version
@@ -393,8 +398,9 @@ class UnitOfWork:
             # still exist, or ADD would create a partial one.
             condition = exists
             meaning = Meaning(mapping.name, meaning_key, "update", None, None)
+        size = _check_item(mapping, item)
         action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
-        return _Planned(action, entry, item, assign)
+        return _Planned(action, entry, item, assign, size)
 
     def _merge_increment(
         self,
@@ -490,16 +496,15 @@ def _item_with(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, An
         aggregate = copy.copy(aggregate)
         for name, value in assign.items():
             object.__setattr__(aggregate, name, value)
-    item = mapping.to_item(aggregate)
-    _check_item(mapping, item)
-    return item
+    return mapping.to_item(aggregate)
 
 
-def _check_item(mapping: Mapping[Any], item: Item) -> None:
-    check_item_size(item, mapping.name)
+def _check_item(mapping: Mapping[Any], item: Item) -> int:
+    """DynamoDB's item rules (size, nesting); returns the item's size."""
     for name, value in item.items():
         if next(iter(value)) in ("M", "L"):
             check_depth(value, f"{mapping.name}.{name}")
+    return check_item_size(item, mapping.name)
 
 
 def _check_key_unchanged(mapping: Mapping[Any], snapshot: Item, item: Item) -> None:

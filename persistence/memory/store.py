@@ -27,6 +27,7 @@ from ..validation import item_size
 from .updates import apply_clauses
 
 _TOKEN_TTL_SECONDS = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes
+_READ_UNIT_BYTES = 4096  # one strongly consistent read unit
 
 
 def _sort_value(wire: Wire | None) -> tuple[int, Any]:
@@ -176,7 +177,8 @@ class InMemoryStore:
                 last = evaluated[-1]
                 last_key = {a: copy.deepcopy(last[a]) for a in plan.key_attributes if a in last}
             items = [] if select_count else [_project(i, projection) for i in matched]
-            return ReadResult(items, last_key, len(matched), len(evaluated))
+            capacity = _read_capacity(plan, size) if return_consumed_capacity else None
+            return ReadResult(items, last_key, len(matched), len(evaluated), capacity)
 
     def _query_order(self, data: _TableData, index: str | None) -> Any:
         _, sk = data.table.index_keys(index)
@@ -257,6 +259,7 @@ class InMemoryStore:
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
         with self._lock:
             self.requests.append("BatchWriteItem")
+            _check_batch(self, requests)
             for actions in requests.values():
                 for action in actions:
                     self._apply(action)
@@ -285,8 +288,35 @@ class InMemoryStore:
         return None
 
 
+def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:
+    """ConsumedCapacity (TOTAL) as DynamoDB reports it for a Query or Scan: the bytes evaluated
+    (before the filter) in 4 KB read units, at least one; an eventually consistent read costs
+    half."""
+    units = max(1, -(-size // _READ_UNIT_BYTES))
+    return {"TableName": plan.table, "CapacityUnits": units if plan.consistent else units / 2}
+
+
 def _all(specs: Sequence[Spec], item: Item) -> bool:
     return all(s.evaluate(item) for s in specs)
+
+
+def _check_batch(store: InMemoryStore, requests: BatchRequests) -> None:
+    """What DynamoDB refuses in a BatchWriteItem: more than 25 requests, one key twice."""
+    count = sum(len(actions) for actions in requests.values())
+    if count > limits.MAX_BATCH_WRITE:
+        raise ValidationError(
+            f"a BatchWriteItem takes at most {limits.MAX_BATCH_WRITE} requests, got {count}"
+        )
+    for table, actions in requests.items():
+        data = store._data(table)
+        seen: set[tuple[Any, ...]] = set()
+        for action in actions:
+            kid = _key_id(store._key(data, action.item if isinstance(action, Put) else action.key))
+            if kid in seen:
+                raise ValidationError(
+                    "ValidationException: Provided list of item keys contains duplicates"
+                )
+            seen.add(kid)
 
 
 def _hash(wire: Wire | None) -> str:
