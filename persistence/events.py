@@ -66,7 +66,7 @@ class MessageBus:
                 self.failed_events += 1
                 log.exception(
                     "event_handler_failed",
-                    event=type(event).__name__,
+                    event_type=type(event).__name__,
                     handler=getattr(handler, "__name__", repr(handler)),
                 )
             raised.extend(self.uow.collect_new_events())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,9 @@ def record_requests(client: Any) -> RequestLog:
     log = RequestLog()
 
     def before_call(params: dict[str, Any], model: Any, **_: Any) -> None:
-        log.calls.append((model.name, params))
+        # before-call carries the serialised request: its JSON body is exactly what is sent.
+        body = params.get("body") or b"{}"
+        log.calls.append((model.name, json.loads(body)))
 
     client.meta.events.register("before-call.dynamodb", before_call)
     return log
