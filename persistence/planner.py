@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .dynamodb.expressions import canonical
 from .errors import ValidationError
 from .keys import sorts_as_text
-from .mapping import AccessPath, Mapping
+from .mapping import AccessPath, GlobalIndex, Mapping
 from .marshal import Wire
 from .specification import (
     BeginsWith,
@@ -204,13 +204,10 @@ def _paths(mapping: Mapping[Any], index: str | None) -> list[AccessPath]:
 
 
 def _check_consistent(mapping: Mapping[Any], index: str | None, consistent: bool) -> None:
-    if consistent and index is not None and isinstance(mapping.table.indexes[index], object):
-        from .mapping import GlobalIndex
-
-        if isinstance(mapping.table.indexes[index], GlobalIndex):
-            raise ValidationError(
-                f"consistent reads are not supported on global secondary index {index!r}"
-            )
+    if consistent and index is not None and isinstance(mapping.table.indexes[index], GlobalIndex):
+        raise ValidationError(
+            f"consistent reads are not supported on global secondary index {index!r}"
+        )
 
 
 def _system_filter(mapping: Mapping[Any], include_deleted: bool) -> list[Spec]:

@@ -7,23 +7,30 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..actions import Action, Check, Delete, Put, Update
+from .. import wirejson
+from ..actions import Action, Check, Delete, Meaning, Put, Update
 from ..backend import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..keyid import key_id
 from ..marshal import Item, Wire
 from ..planner import Plan
 from . import fastpath
 from .expressions import ExpressionBuilder, check_expression_size
 
+_UNKNOWN = Meaning(None, {}, "put")
+
 
 class DynamoDBBackend:
     def __init__(self, client: Any, *, fast_path: bool = True) -> None:
         self.client = client
+        self._keys: dict[str, tuple[str, ...]] = {}
         # Requests made inside `fastpath.ours()` skip botocore's per-attribute parsing and
         # serialisation; other users of the same client are unaffected (see fastpath.py).
         self.fast_path = fast_path and fastpath.install(client)
 
     def register(self, table: Any) -> None:
-        """Nothing to do: tables are created by table operations, never on the hot path."""
+        """Remember the key attributes (no request: tables are never described on the hot
+        path); batch writes match unprocessed items back to their requests by key."""
+        self._keys[table.name] = table.key_attributes()
 
     # ------------------------------------------------------------------ reads
 
@@ -157,27 +164,33 @@ class DynamoDBBackend:
                     request.setdefault(table, []).append({"DeleteRequest": {"Key": action.key}})
         response = self.client.batch_write_item(RequestItems=request)
         unprocessed: BatchRequests = {}
-        by_id = {table: {_identity(a): a for a in actions} for table, actions in requests.items()}
+        by_key = {
+            table: {self._identity(table, a): a for a in actions}
+            for table, actions in requests.items()
+        }
         for table, entries in response.get("UnprocessedItems", {}).items():
             for entry in entries:
                 if "PutRequest" in entry:
-                    ident = ("put", repr(sorted(entry["PutRequest"]["Item"].items())))
+                    echoed: Put | Delete = Put(table, entry["PutRequest"]["Item"], None, _UNKNOWN)
                 else:
-                    ident = ("delete", repr(sorted(entry["DeleteRequest"]["Key"].items())))
-                original = by_id.get(table, {}).get(ident)
-                if original is not None:
-                    unprocessed.setdefault(table, []).append(original)
+                    echoed = Delete(table, entry["DeleteRequest"]["Key"], None, _UNKNOWN)
+                # The server may echo a request in another form (set order, number text): match
+                # by key, and keep the echoed request rather than ever dropping one.
+                original = by_key.get(table, {}).get(self._identity(table, echoed), echoed)
+                unprocessed.setdefault(table, []).append(original)
         return unprocessed
+
+    def _identity(self, table: str, action: Put | Delete) -> tuple[str, Any]:
+        source = action.item if isinstance(action, Put) else action.key
+        kind = "put" if isinstance(action, Put) else "delete"
+        names = self._keys.get(table)
+        if names is None:  # an unregistered table: only an identical echo matches
+            return kind, wirejson.dumps(source)
+        return kind, key_id({n: source[n] for n in names if n in source})
 
 
 def _item(value: Any) -> Item | None:
     return value if isinstance(value, dict) else None
-
-
-def _identity(action: Put | Delete) -> tuple[str, str]:
-    if isinstance(action, Put):
-        return ("put", repr(sorted(action.item.items())))
-    return ("delete", repr(sorted(action.key.items())))
 
 
 def _request(action: Action) -> dict[str, Any]:

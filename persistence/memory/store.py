@@ -250,10 +250,15 @@ class InMemoryStore:
                 raise ConditionalCheckFailed(copy.deepcopy(current))
             old = copy.deepcopy(current)
             new = self._apply(action)
-            if return_values in ("ALL_OLD", "UPDATED_OLD"):
+            if return_values == "ALL_OLD":
                 return old
-            if return_values in ("ALL_NEW", "UPDATED_NEW"):
+            if return_values == "ALL_NEW":
                 return copy.deepcopy(new)
+            if return_values in ("UPDATED_OLD", "UPDATED_NEW") and isinstance(action, Update):
+                # Only the top-level attributes the update named, as DynamoDB returns them.
+                source = old if return_values == "UPDATED_OLD" else new
+                touched = {c.path[0] for c in action.clauses}
+                return {k: copy.deepcopy(v) for k, v in (source or {}).items() if k in touched}
             return None
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
