@@ -48,6 +48,7 @@ _EXPORTS = {
     "TransactionCanceled": ".errors",
     "TransactionTooLarge": ".errors",
     "UnitOfWork": ".unit_of_work",
+    "UpdateBuilder": ".update",
     "ValidationError": ".errors",
     "attr": ".specification",
     "auto_migrate": ".tables",
@@ -148,6 +149,7 @@ if TYPE_CHECKING:
     from .unit_of_work import (
         UnitOfWork,
     )
+    from .update import UpdateBuilder
 
 __all__ = [
     "AlreadyExists",
@@ -187,6 +189,7 @@ __all__ = [
     "TransactionCanceled",
     "TransactionTooLarge",
     "UnitOfWork",
+    "UpdateBuilder",
     "ValidationError",
     "attr",
     "auto_migrate",
