@@ -19,6 +19,7 @@ from typing import Any
 from .. import limits
 from ..actions import Action, Check, Delete, Put, Update
 from ..backend import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..dynamodb.expressions import ExpressionBuilder, check_expression_size
 from ..errors import ValidationError
 from ..marshal import Item, Wire
 from ..planner import Plan
@@ -129,6 +130,7 @@ class InMemoryStore:
         return_consumed_capacity: bool = False,
     ) -> ReadResult:
         with self._lock:
+            _check_plan(plan)
             self.requests.append(plan.operation)
             data = self._data(plan.table)
             pk_attr, sk_attr = data.table.index_keys(plan.index)
@@ -203,6 +205,8 @@ class InMemoryStore:
 
     def transact_write(self, actions: Sequence[Action], token: str) -> None:
         with self._lock:
+            for action in actions:
+                _check_action(action)
             self.requests.append("TransactWriteItems")
             now = time.monotonic()
             self._tokens = {
@@ -242,6 +246,7 @@ class InMemoryStore:
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
         with self._lock:
+            _check_action(action)
             self.requests.append(type(action).__name__ + "Item")
             data = self._data(action.table)
             key = self._key(data, action.item if isinstance(action, Put) else action.key)
@@ -299,6 +304,23 @@ def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:
     half."""
     units = max(1, -(-size // _READ_UNIT_BYTES))
     return {"TableName": plan.table, "CapacityUnits": units if plan.consistent else units / 2}
+
+
+def _check_action(action: Action) -> None:
+    """The expression limits DynamoDB enforces, so the twin refuses the same requests."""
+    builder = ExpressionBuilder()
+    if isinstance(action, Update):
+        check_expression_size(builder.update(action.clauses), "update expression")
+    if action.condition is not None:
+        check_expression_size(builder.condition(action.condition), "condition expression")
+
+
+def _check_plan(plan: Plan) -> None:
+    builder = ExpressionBuilder()
+    if plan.key_condition:
+        check_expression_size(builder.key_condition(plan.key_condition), "key condition")
+    if plan.filter is not None:
+        check_expression_size(builder.condition(plan.filter), "filter expression")
 
 
 def _all(specs: Sequence[Spec], item: Item) -> bool:

@@ -10,6 +10,8 @@ Subclass the classes here in a test module and provide a `harness` fixture (a fr
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
 import uuid
 from datetime import UTC, date, datetime
@@ -678,4 +680,16 @@ class OutboxContract:
                 uow.repository(Account).add(account)
             with pytest.raises(errors.TransactionTooLarge):
                 uow.commit()
+        assert harness.operations() == []
+
+
+class LimitsContract:
+    def test_an_expression_over_4_kb_is_refused_before_any_request(self, harness: Harness) -> None:
+        uow = harness.uow()
+        # Placeholders keep values out of the expression: it is the number of terms that grows.
+        spec = functools.reduce(operator.or_, (attr("balance") == i for i in range(400)))
+        with uow:
+            harness.log.clear()
+            with pytest.raises(errors.ValidationError, match="4096"):
+                uow.repository(Account).find(spec & (attr("balance") > 0))
         assert harness.operations() == []

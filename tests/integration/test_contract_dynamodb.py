@@ -8,6 +8,7 @@ import pytest
 
 from persistence.testing.contract import (
     DerivedValuesContract,
+    LimitsContract,
     MarshallingContract,
     OutboxContract,
     RepositoryContract,
@@ -23,6 +24,7 @@ class TestDynamoDBBackend(
     UnitOfWorkContract,
     OutboxContract,
     DerivedValuesContract,
+    LimitsContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

@@ -6,6 +6,7 @@ import pytest
 
 from persistence.testing.contract import (
     DerivedValuesContract,
+    LimitsContract,
     MarshallingContract,
     OutboxContract,
     RepositoryContract,
@@ -21,6 +22,7 @@ class TestInMemoryBackend(
     UnitOfWorkContract,
     OutboxContract,
     DerivedValuesContract,
+    LimitsContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
