@@ -617,6 +617,39 @@ class UnitOfWorkContract:
                 uow.commit()
         assert _stored(harness, "a2").balance == 1
 
+    def test_the_same_item_twice_is_merged_or_refused(self, harness: Harness) -> None:
+        _open(harness, Account("a1", "alice"), Account("a2", "bob"))
+        uow = harness.uow()
+        with uow:
+            repo = uow.repository(Account)
+            a1 = repo.get(account_id="a1")
+            with pytest.raises(errors.ValidationError, match="already part of this unit"):
+                repo.add(Account("a1", "mallory"))
+            a1.balance += 5
+            # A check and an increment on an item that is also written fold into its one action.
+            uow.check(Account, {"account_id": "a1"}, attr("owner") == "alice")
+            uow.increment(Account, {"account_id": "a1"}, "deposits", 2)
+            harness.log.clear()
+            uow.commit()
+        assert harness.operations() == ["TransactWriteItems"]
+        stored = _stored(harness, "a1")
+        assert (stored.balance, stored.deposits, stored.version) == (Decimal("5"), 2, 2)
+        with uow:
+            repo = uow.repository(Account)
+            a2 = repo.get(account_id="a2")
+            a2.balance += 1
+            uow.check(Account, {"account_id": "a2"}, attr("owner") == "carol")
+            with pytest.raises(errors.ConditionFailed):
+                uow.commit()
+        assert _stored(harness, "a2").balance == 0
+        with uow:  # an aggregate added and removed in the same work writes nothing
+            ghost = Account("a3", "x")
+            uow.repository(Account).add(ghost)
+            uow.repository(Account).remove(ghost)
+            harness.log.clear()
+            uow.commit()
+        assert harness.operations() == []
+
     def test_one_unit_of_work_object_serves_many_blocks(self, harness: Harness) -> None:
         uow = harness.uow()
         for i in range(3):
