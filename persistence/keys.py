@@ -76,6 +76,30 @@ class Template:
             out.append(format_part(value, part.format_spec, part.field))
         return "".join(out)
 
+    def compile(self) -> Callable[[Any], str | None]:
+        """render() specialised to read the fields straight off an aggregate: generated once,
+        because every write derives every key attribute."""
+        env: dict[str, Any] = {"format_part": format_part}
+        lines = ["def render(obj):"]
+        pieces = []
+        for i, part in enumerate(self.parts):
+            if isinstance(part, str):
+                pieces.append(repr(part))
+                continue
+            lines.append(f"    v{i} = obj.{part.field}")
+            lines.append(f"    if v{i} is None: return None")
+            if part.format_spec:
+                lines.append(f"    v{i} = format_part(v{i}, {part.format_spec!r}, {part.field!r})")
+            else:
+                lines.append(
+                    f"    if type(v{i}) is not str: v{i} = format_part(v{i}, '', {part.field!r})"
+                )
+            pieces.append(f"v{i}")
+        lines.append("    return " + (" + ".join(pieces) if pieces else "''"))
+        exec("\n".join(lines), env)
+        render: Callable[[Any], str | None] = env["render"]
+        return render
+
     def fixed_prefix(self, fixed: Mapping[str, Any]) -> tuple[str, int]:
         """Text up to the first hole whose field is not fixed, and that hole's index among the
         holes (len(fields) when every hole is fixed)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -247,9 +247,27 @@ class Mapping(Generic[T]):
                         f"must be '{{{attr}}}', not {template.text!r}"
                     )
         self.key_fields: tuple[str, ...] = self.key.fields
+        self._key_slots = [self._slots(p) for p in self.paths]
         table.mappings.append(self)
 
     # ------------------------------------------------------------------ construction helpers
+
+    def _slots(
+        self, path: AccessPath
+    ) -> list[tuple[str, bool, Callable[[Any], str | None] | None, Template | None]]:
+        """How to write each key attribute of a path: (attribute, is sort key, compiled
+        renderer for text keys or None, template for keys that keep the field's own type)."""
+        out: list[tuple[str, bool, Callable[[Any], str | None] | None, Template | None]] = []
+        for attr, template, sort in ((path.pk_attr, path.pk, False), (path.sk_attr, path.sk, True)):
+            if attr is None or template is None:
+                continue
+            if attr in self.field_names:
+                out.append((attr, sort, None, None))
+            elif template.direct_field is not None:
+                out.append((attr, sort, None, template))
+            else:
+                out.append((attr, sort, template.compile(), template))
+        return out
 
     def _direct(self, attr: str | None) -> Template | None:
         if attr is not None and attr in self.field_names:
@@ -355,31 +373,40 @@ class Mapping(Generic[T]):
             expires = getattr(aggregate, self.ttl)
             if expires is not None:
                 item[self.ttl] = {"N": str(_epoch_seconds(expires, f"{self.name}.{self.ttl}"))}
-        for i, path in enumerate(self.paths):
-            for attr, template, sort in (
-                (path.pk_attr, path.pk, False),
-                (path.sk_attr, path.sk, True),
-            ):
-                if attr is None or template is None or attr in self.field_names:
-                    if attr is not None and attr in item:
-                        check_key_value(attr, item[attr], sort=sort, where=self.name)
-                    elif i == 0 and attr is not None:
-                        raise ValidationError(f"{self.name}: key field {attr!r} is None")
+        for index_slot, slots in enumerate(self._key_slots):
+            written: list[str] = []
+            for attr, sort, render, template in slots:
+                if render is None:  # the attribute is a field, or keeps the field's own type
+                    if template is not None:
+                        values = {f: getattr(aggregate, f) for f in template.fields}
+                        derived = self.key_value(template, values)
+                        if derived is not None:
+                            item[attr] = derived
+                    wire = item.get(attr)
+                    if wire is None:
+                        if index_slot == 0:
+                            raise ValidationError(f"{self.name}: key field {attr!r} is None")
+                        break  # sparse index: the item leaves it
+                    check_key_value(attr, wire, sort=sort, where=self.name)
+                    written.append(attr)
                     continue
-                values = {f: getattr(aggregate, f) for f in template.fields}
-                wire = self.key_value(template, values)
-                if wire is None:
-                    if i == 0:
-                        missing = [f for f, v in values.items() if v is None]
+                text = render(aggregate)
+                if text is None:
+                    if index_slot == 0:
+                        fields = template.fields if template is not None else ()
+                        missing = [f for f in fields if getattr(aggregate, f) is None]
                         raise ValidationError(f"{self.name}: key field(s) {missing} are None")
-                    continue  # sparse index: the item leaves it
+                    break  # sparse index: the item leaves it
+                wire = {"S": text}
                 check_key_value(attr, wire, sort=sort, where=self.name)
                 item[attr] = wire
-            if i > 0 and path.sk_attr and (path.pk_attr not in item or path.sk_attr not in item):
-                # An index needs both keys; a half-written index key is worse than none.
-                for attr in (path.pk_attr, path.sk_attr):
-                    if attr not in self.field_names:
-                        item.pop(attr, None)
+                written.append(attr)
+            else:
+                continue
+            # An index needs both keys; a half-written index key is worse than none.
+            for attr in written:
+                if attr not in self.field_names:
+                    item.pop(attr, None)
         item[self.table.type_attribute] = {"S": self.type_name}
         return item
 

@@ -71,28 +71,53 @@ def parse_number(text: str) -> Decimal:
         raise ValidationError(f"not a DynamoDB number: {text!r}") from exc
 
 
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
+    """Size of one value by DynamoDB's rules; refuses documents nested over 32 levels.
+
+    One pass does both because it runs on every item of every commit (a hot path)."""
+    for tag, inner in value.items():
+        if tag == "S":
+            return len(inner) if inner.isascii() else len(inner.encode("utf-8"))
+        if tag == "N":
+            if inner.isdigit():  # the common case: a non-negative integer
+                return (len(inner.strip("0") or "0") + 1) // 2 + 1
+            return _number_size(inner)
+        if tag == "M" or tag == "L":
+            if inner and depth >= limits.MAX_NESTING_DEPTH:
+                raise ValidationError(
+                    f"{where}: nested {depth + 1} levels deep; DynamoDB allows "
+                    f"{limits.MAX_NESTING_DEPTH}"
+                )
+            total = 3
+            if tag == "M":
+                for key, member in inner.items():
+                    key_len = len(key) if key.isascii() else len(key.encode("utf-8"))
+                    total += 1 + key_len + _measure(member, depth + 1, where)
+            else:
+                for member in inner:
+                    total += 1 + _measure(member, depth + 1, where)
+            return total
+        if tag == "BOOL" or tag == "NULL":
+            return 1
+        if tag == "B":
+            return len(inner)
+        if tag == "SS":
+            return sum(_utf8_len(m) for m in inner)
+        if tag == "NS":
+            return sum(_number_size(m) for m in inner)
+        if tag == "BS":
+            return sum(len(m) for m in inner)
+        raise ValidationError(f"{where}: unknown attribute value type {tag!r}")
+    raise ValidationError(f"{where}: an attribute value needs a type")
+
+
 def attribute_size(value: Mapping[str, Any]) -> int:
     """Bytes a value counts for, by the rules in DynamoDB's 'item sizes and formats' page."""
-    (tag, inner), *_ = value.items()
-    if tag == "S":
-        return len(inner.encode("utf-8"))
-    if tag == "N":
-        return _number_size(inner)
-    if tag == "B":
-        return len(inner)
-    if tag in ("BOOL", "NULL"):
-        return 1
-    if tag == "SS":
-        return sum(len(s.encode("utf-8")) for s in inner)
-    if tag == "NS":
-        return sum(_number_size(n) for n in inner)
-    if tag == "BS":
-        return sum(len(b) for b in inner)
-    if tag == "L":
-        return 3 + sum(1 + attribute_size(v) for v in inner)
-    if tag == "M":
-        return 3 + sum(1 + len(k.encode("utf-8")) + attribute_size(v) for k, v in inner.items())
-    raise ValidationError(f"unknown attribute value type {tag!r}")
+    return _measure(value, -(10**9), "value")
 
 
 def _number_size(text: str) -> int:
@@ -103,17 +128,24 @@ def _number_size(text: str) -> int:
 
 
 def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    return sum(len(name.encode("utf-8")) + attribute_size(v) for name, v in item.items())
+    return sum(_utf8_len(name) + attribute_size(v) for name, v in item.items())
 
 
-def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
-    size = item_size(item)
+def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
+    """DynamoDB's item rules: at most 400 KB, documents at most 32 levels deep. Returns the size."""
+    size = 0
+    for name, value in item.items():
+        size += _utf8_len(name) + _measure(value, 1, f"{where}.{name}")
     if size > limits.MAX_ITEM_BYTES:
         raise ValidationError(
             f"{where}: the item is {size} bytes; DynamoDB stores at most 400 KB "
             f"({limits.MAX_ITEM_BYTES} bytes) per item (move large data to S3 or split it)"
         )
     return size
+
+
+def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
+    return check_item(item, where)
 
 
 def check_key_value(attribute: str, value: Mapping[str, Any], *, sort: bool, where: str) -> None:
@@ -139,15 +171,9 @@ def check_key_value(attribute: str, value: Mapping[str, Any], *, sort: bool, whe
 
 
 def check_depth(value: Mapping[str, Any], where: str, depth: int = 1) -> None:
-    """Documents nest at most 32 levels."""
+    """Documents nest at most 32 levels (`depth` is the level `value` itself sits at)."""
     if depth > limits.MAX_NESTING_DEPTH:
         raise ValidationError(
             f"{where}: nested {depth} levels deep; DynamoDB allows {limits.MAX_NESTING_DEPTH}"
         )
-    (tag, inner), *_ = value.items()
-    if tag == "M":
-        for v in inner.values():
-            check_depth(v, where, depth + 1)
-    elif tag == "L":
-        for v in inner:
-            check_depth(v, where, depth + 1)
+    _measure(value, depth, where)
