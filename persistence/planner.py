@@ -282,7 +282,9 @@ def _range_on(
         left, values = part.path, [part.prefix]
     else:
         return None
-    if left != (field,) or not all(isinstance(v, Value) for v in values):
+    if not isinstance(left, tuple) or left != (field,):
+        return None
+    if not all(isinstance(v, Value) for v in values):
         return None
     literal = [v for v in values if isinstance(v, Value)]
     direct = sk.direct_field is not None

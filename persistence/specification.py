@@ -160,14 +160,16 @@ class Not(Spec):
         return self.child.paths()
 
 
-@dataclass(frozen=True)
-class Size:
-    """`size(path)` as an operand."""
+class _Comparable:
+    """Comparison operators that build specifications (shared by attr() and size())."""
 
-    path: Path
+    __slots__ = ()
+
+    def _left(self) -> Left:
+        raise NotImplementedError
 
     def _cmp(self, op: Op, value: Any) -> Comparison:
-        return Comparison(self, op, _operand(value))
+        return Comparison(self._left(), op, _operand(value))
 
     def __eq__(self, value: object) -> Comparison:  # type: ignore[override]
         return self._cmp("==", value)
@@ -188,7 +190,17 @@ class Size:
         return self._cmp(">=", value)
 
     def between(self, low: Any, high: Any) -> Between:
-        return Between(self, _operand(low), _operand(high))
+        return Between(self._left(), _operand(low), _operand(high))
+
+
+@dataclass(frozen=True, eq=False)
+class Size(_Comparable):
+    """`size(path)` as an operand."""
+
+    path: Path
+
+    def _left(self) -> Left:
+        return self
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -372,7 +384,7 @@ class NotExists(Spec):
         yield self.path
 
 
-class Attr:
+class Attr(_Comparable):
     """`attr("balance")`: the left side of a specification."""
 
     __slots__ = ("path",)
@@ -380,34 +392,13 @@ class Attr:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _cmp(self, op: Op, value: Any) -> Comparison:
-        return Comparison(self.path, op, _operand(value))
-
-    def __eq__(self, value: object) -> Comparison:  # type: ignore[override]
-        return self._cmp("==", value)
-
-    def __ne__(self, value: object) -> Comparison:  # type: ignore[override]
-        return self._cmp("!=", value)
-
-    def __lt__(self, value: Any) -> Comparison:
-        return self._cmp("<", value)
-
-    def __le__(self, value: Any) -> Comparison:
-        return self._cmp("<=", value)
-
-    def __gt__(self, value: Any) -> Comparison:
-        return self._cmp(">", value)
-
-    def __ge__(self, value: Any) -> Comparison:
-        return self._cmp(">=", value)
+    def _left(self) -> Left:
+        return self.path
 
     __hash__ = None  # type: ignore[assignment]
 
     def __bool__(self) -> bool:
         raise TypeError("an attribute is not a condition: compare it, e.g. attr('x') == 1")
-
-    def between(self, low: Any, high: Any) -> Between:
-        return Between(self.path, _operand(low), _operand(high))
 
     def begins_with(self, prefix: str | bytes) -> BeginsWith:
         return BeginsWith(self.path, Value.of(prefix))

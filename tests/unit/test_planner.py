@@ -117,3 +117,10 @@ def test_direct_key_attributes_never_reach_the_filter() -> None:
     read = plan(mapping, (attr("sensor") == "s1") & (attr("at") != 5))
     assert read.post_filter is not None and read.filter is not None
     assert ("at",) not in list(read.filter.paths())
+
+
+def test_size_conditions_never_become_key_conditions() -> None:
+    spec = (attr("customer_id") == "c1") & (attr("day") == "d") & (attr("order_id").size() > 3)
+    read = plan(ORDERS, spec)
+    assert read.operation == "Query"
+    assert _key_condition(spec) == "pk = 'CUSTOMER#c1' AND begins_with(sk, 'ORDER#d#')"
