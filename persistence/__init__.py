@@ -61,6 +61,7 @@ _EXPORTS = {
     "migrate": ".tables",
     "register_converter": ".marshal",
     "retry_on_conflict": ".retry",
+    "RetryPolicy": ".retry",
     "to_cloudformation": ".tables",
     "update_table": ".tables",
 }
@@ -123,6 +124,7 @@ if TYPE_CHECKING:
     )
     from .retry import (
         Backoff,
+        RetryPolicy,
         retry_on_conflict,
     )
     from .specification import (
@@ -181,6 +183,7 @@ __all__ = [
     "PersistenceError",
     "Provisioned",
     "Repository",
+    "RetryPolicy",
     "Spec",
     "Table",
     "TableDescription",

@@ -400,7 +400,34 @@ def register_tables(groups: SubParsers) -> None:
 # A command group is a function that adds one sub-parser to the top-level group parser and
 # sets `handler` on each of its commands. `python -m persistence iam-policy MODULE` belongs
 # here as `register_iam_policy` (reusing `load_tables` and `_common_options`).
-COMMAND_GROUPS: tuple[Callable[[SubParsers], None], ...] = (register_tables,)
+def _cmd_iam_policy(args: argparse.Namespace) -> int:
+    from .iam import iam_policy
+
+    policy = iam_policy(
+        *load_tables(args.target),
+        region=args.region,
+        account=args.account,
+        read_only=args.read_only,
+        partition=args.partition,
+    )
+    print(json.dumps(policy, indent=2))
+    return EXIT_OK
+
+
+def register_iam_policy(groups: SubParsers) -> None:
+    help_text = "print a least-privilege IAM policy (JSON) for the tables and indexes"
+    parser = groups.add_parser("iam-policy", help=help_text, description=help_text)
+    parser.add_argument(
+        "target", metavar="MODULE[:ATTR]", help="importable module holding Table/Mapping objects"
+    )
+    parser.add_argument("--region", default="*", help="region in the ARNs (default: *)")
+    parser.add_argument("--account", default="*", help="account id in the ARNs (default: *)")
+    parser.add_argument("--partition", default="aws", help="ARN partition (default: aws)")
+    parser.add_argument("--read-only", action="store_true", help="only the read actions")
+    parser.set_defaults(handler=_cmd_iam_policy)
+
+
+COMMAND_GROUPS: tuple[Callable[[SubParsers], None], ...] = (register_tables, register_iam_policy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,8 +39,9 @@ from .keyid import key_id
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .repository import Repository
+from .retry import DEFAULT_RETRY_POLICY, RetryPolicy, error_code
 from .specification import NotExists, Spec, all_of, attr, wire_equal
-from .validation import check_depth, check_item_size, item_size
+from .validation import check_item, item_size
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -77,6 +78,10 @@ class _Planned:
 class UnitOfWork:
     """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork."""
 
+    # How commit retries throttling, 5xx, connection errors and TransactionConflict (the same
+    # request and ClientRequestToken each time); set on an instance to change it.
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
+
     def __init__(
         self,
         backend: Backend,
@@ -85,8 +90,11 @@ class UnitOfWork:
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
         outbox: Any | None = None,
         clock: Callable[[], datetime] | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.backend = backend
+        if retry_policy is not None:
+            self.retry_policy = retry_policy
         self._mappings: dict[type, Mapping[Any]] = {}
         for mapping in mappings:
             self._mappings[mapping.aggregate] = mapping
@@ -270,9 +278,18 @@ class UnitOfWork:
                 f"{limits.MAX_TRANSACT_BYTES}"
             )
         if actions:
+            # One token for every attempt of this commit: DynamoDB applies a retried request
+            # once (for 10 minutes; the policy stays well inside). See adr/0006.
             token = uuid.uuid4().hex
-            try:
+
+            def send() -> None:
                 self.backend.transact_write(actions, token)
+
+            def on_retry(attempt: int, error: BaseException, wait: float) -> None:
+                log.info("commit_retry", attempt=attempt, error=error_code(error), wait=wait)
+
+            try:
+                self.retry_policy.run(send, on_retry=on_retry)
             except Cancelled as cancelled:
                 self._on_failure()
                 raise _error_for(actions, cancelled.reasons) from None
@@ -501,10 +518,7 @@ def _item_with(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, An
 
 def _check_item(mapping: Mapping[Any], item: Item) -> int:
     """DynamoDB's item rules (size, nesting); returns the item's size."""
-    for name, value in item.items():
-        if next(iter(value)) in ("M", "L"):
-            check_depth(value, f"{mapping.name}.{name}")
-    return check_item_size(item, mapping.name)
+    return check_item(item, mapping.name)
 
 
 def _check_key_unchanged(mapping: Mapping[Any], snapshot: Item, item: Item) -> None:
@@ -642,7 +656,9 @@ def _error_for(actions: Sequence[Action], raw: Sequence[RawReason]) -> Persisten
             key=action.meaning.key,
             reasons=reasons,
         )
-    retryable = any(r.code == "TransactionConflict" for r in reasons)
+    # Conflicts with another transaction and throttling pass with time; nothing else does.
+    transient = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "None"}
+    retryable = any(r.code != "None" for r in reasons) and all(r.code in transient for r in reasons)
     return TransactionCanceled(reasons, retryable=retryable)
 
 

@@ -48,7 +48,7 @@ def _decimal_text(value: Decimal, where: str) -> str:
             f"{where}: {value} has {digits} significant digits; DynamoDB keeps at most "
             f"{limits.MAX_NUMBER_DIGITS} (round it, or store it as a string)"
         )
-    magnitude = abs(value)
+    magnitude = value.copy_abs()  # abs() would round to the 28-digit default context
     if magnitude < limits.MIN_NUMBER_MAGNITUDE or magnitude > limits.MAX_NUMBER_MAGNITUDE:
         raise ValidationError(
             f"{where}: {value} is outside DynamoDB's number range "

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from ..mapping import Mapping
 from ..repository import Repository
+from ..retry import RetryPolicy
 from ..unit_of_work import UnitOfWork
 from .backend import DynamoDBBackend
 
@@ -25,6 +26,7 @@ class DynamoDBUnitOfWork(UnitOfWork):
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
         outbox: Any | None = None,
         clock: Callable[[], datetime] | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.client = client
         super().__init__(
@@ -33,6 +35,7 @@ class DynamoDBUnitOfWork(UnitOfWork):
             cursor_secret=cursor_secret,
             outbox=outbox,
             clock=clock,
+            retry_policy=retry_policy,
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from ..mapping import Mapping
 from ..repository import Repository
+from ..retry import RetryPolicy
 from ..unit_of_work import UnitOfWork
 from .store import InMemoryStore
 
@@ -25,10 +26,16 @@ class InMemoryUnitOfWork(UnitOfWork):
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
         outbox: Any | None = None,
         clock: Callable[[], datetime] | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.store = store if store is not None else InMemoryStore()
         super().__init__(
-            self.store, mappings, cursor_secret=cursor_secret, outbox=outbox, clock=clock
+            self.store,
+            mappings,
+            cursor_secret=cursor_secret,
+            outbox=outbox,
+            clock=clock,
+            retry_policy=retry_policy,
         )
 
 
