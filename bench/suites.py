@@ -447,12 +447,18 @@ def requests(s: Settings, skipped: list[str]) -> list[Row]:
 
 # ---------------------------------------------------------------------------- goal 5
 
+# Creating a boto3 client leaves the cyclic collector a full pass to do over its ~10^5 new
+# objects (about 50 ms here); whatever allocates next pays it. Charging that pass to whichever
+# import happens to come next would measure boto3's heap, not us: with GC="collect" the baseline
+# ends with the pass it owes, with GC="" it does not (both are reported).
 _COLD = """
-import time
+import gc, sys, time
 t0 = time.perf_counter()
 import boto3
 client = boto3.session.Session().client(
     "dynamodb", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+if sys.argv[1] == "collect":
+    gc.collect()
 t1 = time.perf_counter()
 import persistence
 uow = persistence.DynamoDBUnitOfWork(client, [])
@@ -466,25 +472,37 @@ def cold_start(s: Settings, skipped: list[str]) -> list[Row]:
     # As deployed: bytecode cached (a Lambda package ships .pyc). The cache goes to a temporary
     # prefix, not into the source tree; the first run fills it and is not counted.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    base, extra = [], []
+    base, extra, extra_gc = [], [], []
     with tempfile.TemporaryDirectory() as cache:
         env["PYTHONPYCACHEPREFIX"] = cache
         for i in range(runs + 1):
-            out = subprocess.run(
-                [sys.executable, "-c", _COLD], capture_output=True, text=True, check=True, env=env
-            ).stdout.split()
-            if i:
-                base.append(float(out[0]))
-                extra.append(float(out[1]))
+            for mode, into in (("collect", extra), ("", extra_gc)):
+                out = subprocess.run(
+                    [sys.executable, "-c", _COLD, mode],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=env,
+                ).stdout.split()
+                if i:
+                    into.append(float(out[1]))
+                    if mode:
+                        base.append(float(out[0]))
     boto3_s = statistics.median(base)
     return [
-        Row("5 cold start", "import boto3 + client (baseline)", boto3_s, unit="s"),
+        Row("5 cold start", "import boto3 + client + its GC pass (baseline)", boto3_s, unit="s"),
         Row(
             "5 cold start",
             "import persistence + DynamoDBUnitOfWork, added (ms, goal <= 30)",
             statistics.median(extra) * 1000,
             None,
             30.0,
+            unit="ms",
+        ),
+        Row(
+            "5 cold start",
+            "the same when it also pays boto3's pending GC pass (ms)",
+            statistics.median(extra_gc) * 1000,
             unit="ms",
         ),
     ]

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
 from . import limits
 from .actions import Delete, Meaning, Put
 from .backend import Backend
 from .errors import BatchIncomplete, ValidationError
 from .keyid import key_id
+from .logs import get_logger
 from .mapping import Mapping
 from .retry import Backoff
 from .unit_of_work import _item_with, _timestamp
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Progress = Callable[[int, int], None]
 

@@ -16,12 +16,11 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
-
 from . import wirejson
 from .errors import InvalidCursor
+from .logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 ENV_SECRET = "PERSISTENCE_CURSOR_SECRET"
 _process_secret: bytes | None = None

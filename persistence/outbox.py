@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
-
 from .actions import Meaning, Put
 from .backend import Backend
 from .event_codec import EventCodec
 from .keys import Key
+from .logs import get_logger
 from .mapping import Mapping, Table
 from .specification import NotExists, attr
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PENDING = "pending"
 DONE = "done"

@@ -14,13 +14,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-import structlog
-
 from . import limits
 from .backend import Backend, ReadResult
 from .cursor import CursorSigner
 from .errors import BatchIncomplete, NotFound, ValidationError
 from .keyid import key_id
+from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .planner import Plan, plan
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from .update import UpdateBuilder
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass

@@ -18,8 +18,6 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-import structlog
-
 from . import limits
 from .actions import Action, AddValue, Check, Clause, Delete, Meaning, Put, Remove, SetValue, Update
 from .backend import Backend, Cancelled, ConditionalCheckFailed, RawReason
@@ -36,6 +34,7 @@ from .errors import (
     ValidationError,
 )
 from .keyid import key_id
+from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .repository import Repository
@@ -44,7 +43,7 @@ from .specification import NotExists, Spec, all_of, attr, wire_equal
 from .validation import check_item, item_size
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 State = Literal["clean", "new", "removed"]
 
 
