@@ -116,21 +116,7 @@ def plan(
             raise ValidationError(_missing_key_message(mapping, paths))
         if descending:
             raise ValidationError("descending order needs a Query: fix a partition key")
-        scan_index = index
-        _check_consistent(mapping, scan_index, consistent)
-        return Plan(
-            "Scan",
-            table_name,
-            scan_index,
-            None,
-            (),
-            all_of([*parts, *system]),
-            None,
-            False,
-            consistent,
-            paths[0] if index is not None else None,
-            _last_key_attributes(mapping, scan_index),
-        )
+        return _scan(mapping, parts, paths, index, consistent, system)
 
     best = max(
         candidates, key=lambda c: (c.get, c.served, c.path.index is None, -paths.index(c.path))
@@ -181,6 +167,48 @@ def plan(
         consistent,
         best.path,
         _last_key_attributes(mapping, best.path.index),
+    )
+
+
+def scan_plan(
+    mapping: Mapping[Any],
+    spec: Spec | None,
+    *,
+    index: str | None = None,
+    consistent: bool = False,
+    include_deleted: bool = False,
+) -> Plan:
+    """A Scan even where a Query could serve: parallel scans and segment workers ask for one."""
+    if spec is not None:
+        if not isinstance(spec, Spec):
+            raise ValidationError(f"expected a Specification, got {type(spec).__name__}")
+        validate_against(spec, mapping)
+    paths = _paths(mapping, index)
+    system = _system_filter(mapping, include_deleted)
+    return _scan(mapping, conjuncts(spec), paths, index, consistent, system)
+
+
+def _scan(
+    mapping: Mapping[Any],
+    parts: list[Spec],
+    paths: list[AccessPath],
+    index: str | None,
+    consistent: bool,
+    system: list[Spec],
+) -> Plan:
+    _check_consistent(mapping, index, consistent)
+    return Plan(
+        "Scan",
+        mapping.table.name,
+        index,
+        None,
+        (),
+        all_of([*parts, *system]),
+        None,
+        False,
+        consistent,
+        paths[0] if index is not None else None,
+        _last_key_attributes(mapping, index),
     )
 
 

@@ -20,17 +20,15 @@ from typing import Any, cast
 
 from .backend import ReadResult
 from .errors import ValidationError
-from .mapping import AccessPath, GlobalIndex, Mapping
+from .mapping import AccessPath, Mapping
 from .marshal import Item, Wire
-from .planner import Plan, not_deleted, plan
+from .planner import Plan, plan, scan_plan
 from .specification import (
     Comparison,
     Spec,
     Value,
     all_of,
-    attr,
     conjuncts,
-    validate_against,
     wire_equal,
 )
 from .update import missing_value, typed_value
@@ -38,67 +36,6 @@ from .update import missing_value, typed_value
 MAX_TOTAL_SEGMENTS = 1_000_000  # DynamoDB's limit for TotalSegments
 
 # ---------------------------------------------------------------------- scan plans
-
-
-def scan_plan(
-    mapping: Mapping[Any],
-    spec: Spec | None,
-    *,
-    index: str | None = None,
-    consistent: bool = False,
-    include_deleted: bool = False,
-) -> Plan:
-    if spec is not None:
-        if not isinstance(spec, Spec):
-            raise ValidationError(f"expected a Specification, got {type(spec).__name__}")
-        validate_against(spec, mapping)
-    path = _scanned_path(mapping, index)
-    if consistent and index is not None and isinstance(mapping.table.indexes[index], GlobalIndex):
-        raise ValidationError(
-            f"consistent reads are not supported on global secondary index {index!r}"
-        )
-    system: list[Spec] = [attr([mapping.table.type_attribute]) == mapping.type_name]
-    if mapping.soft_delete and not include_deleted:
-        system.append(not_deleted(mapping))
-    return Plan(
-        "Scan",
-        mapping.table.name,
-        index,
-        None,
-        (),
-        all_of([*conjuncts(spec), *system]),
-        None,
-        False,
-        consistent,
-        path,
-        _key_attributes(mapping, index),
-    )
-
-
-def _scanned_path(mapping: Mapping[Any], index: str | None) -> AccessPath | None:
-    if index is None:
-        return None
-    for path in mapping.paths:
-        if path.index == index:
-            if path.projection != "ALL":
-                raise ValidationError(
-                    f"index {index!r} does not project every attribute, so a scan of it cannot "
-                    f"return whole {mapping.name} aggregates; scan the table or project ALL"
-                )
-            return path
-    if index not in mapping.table.indexes:
-        raise ValidationError(
-            f"table {mapping.table.name!r} has no index {index!r} "
-            f"(it has {sorted(mapping.table.indexes)})"
-        )
-    raise ValidationError(f"{mapping.name} items are not in index {index!r}")
-
-
-def _key_attributes(mapping: Mapping[Any], index: str | None) -> tuple[str, ...]:
-    names = list(mapping.table.key_attributes())
-    if index is not None:
-        names += [a for a in mapping.table.index_keys(index) if a is not None and a not in names]
-    return tuple(names)
 
 
 def check_segment(segment: int, total_segments: int) -> None:
