@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from ..mapping import Mapping
 from ..repository import Repository
-from ..retry import RetryPolicy
+from ..retry import Backoff, RetryPolicy
 from ..unit_of_work import UnitOfWork
 from .backend import DynamoDBBackend
 
@@ -48,6 +48,9 @@ class DynamoDBRepository(Repository[T]):
         mapping: Mapping[T],
         *,
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.client = client
-        super().__init__(DynamoDBBackend(client), mapping, cursor_secret=cursor_secret)
+        super().__init__(
+            DynamoDBBackend(client), mapping, cursor_secret=cursor_secret, backoff=backoff
+        )

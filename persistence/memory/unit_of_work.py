@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from ..mapping import Mapping
 from ..repository import Repository
-from ..retry import RetryPolicy
+from ..retry import Backoff, RetryPolicy
 from ..unit_of_work import UnitOfWork
 from .store import InMemoryStore
 
@@ -48,6 +48,7 @@ class InMemoryRepository(Repository[T]):
         *,
         store: InMemoryStore | None = None,
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.store = store if store is not None else InMemoryStore()
-        super().__init__(self.store, mapping, cursor_secret=cursor_secret)
+        super().__init__(self.store, mapping, cursor_secret=cursor_secret, backoff=backoff)
