@@ -12,7 +12,8 @@ python="${PYTHON:-python}"
 dir="$(mktemp -d)"
 log="$dir/dynalite.log"
 pid=""
-trap '[ -n "$pid" ] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$dir"' EXIT
+# Keep the tests' exit status: `wait` on the killed server would otherwise become the script's.
+trap 'status=$?; [ -n "$pid" ] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }; rm -rf "$dir"; exit $status' EXIT
 cp .ci/dynalite/package.json "$dir/"
 # --no-package-lock: the range in package.json is the pin; dynalite runs in memory here, so
 # leveldown's native build (an optional install script npm may skip) is not needed.
