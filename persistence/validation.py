@@ -94,12 +94,20 @@ def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
                 )
             total = 3
             if tag == "M":
-                for key, member in inner.items():
-                    key_len = len(key) if key.isascii() else len(key.encode("utf-8"))
-                    total += 1 + key_len + _measure(member, depth + 1, where)
-            else:
-                for member in inner:
-                    total += 1 + _measure(member, depth + 1, where)
+                for key in inner:
+                    total += len(key) if key.isascii() else len(key.encode("utf-8"))
+                inner = inner.values()
+            for member in inner:
+                # Strings inline: most members are, and a call per member doubles the cost.
+                text = member.get("S")
+                if text is not None:
+                    total += 1 + (len(text) if text.isascii() else len(text.encode("utf-8")))
+                    continue
+                text = member.get("N")
+                if text is not None and text.isdigit():
+                    total += 1 + (len(text.strip("0") or "0") + 1) // 2 + 1
+                    continue
+                total += 1 + _measure(member, depth + 1, where)
             return total
         if tag == "BOOL" or tag == "NULL":
             return 1
@@ -134,8 +142,17 @@ def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
 def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
     """DynamoDB's item rules: at most 400 KB, documents at most 32 levels deep. Returns the size."""
     size = 0
-    for name, value in item.items():
-        size += _utf8_len(name) + _measure(value, 1, f"{where}.{name}")
+    name = ""
+    try:
+        for name, value in item.items():
+            size += len(name) if name.isascii() else len(name.encode("utf-8"))
+            text = value.get("S")
+            if text is not None:
+                size += len(text) if text.isascii() else len(text.encode("utf-8"))
+            else:
+                size += _measure(value, 1, where)
+    except ValidationError as exc:
+        raise ValidationError(str(exc).replace(where, f"{where}.{name}", 1)) from None
     if size > limits.MAX_ITEM_BYTES:
         raise ValidationError(
             f"{where}: the item is {size} bytes; DynamoDB stores at most 400 KB "
