@@ -23,7 +23,7 @@ from .keyid import key_id
 from .logs import get_logger
 from .mapping import Mapping
 from .retry import Backoff
-from .unit_of_work import _item_with, _timestamp
+from .unit_of_work import checked_item, new_item_assign
 
 log = get_logger(__name__)
 
@@ -116,14 +116,8 @@ def put_requests(mapping: Mapping[Any], aggregates: Iterable[Any], now: datetime
     """
     requests: list[Request] = []
     for aggregate in aggregates:
-        assign: dict[str, Any] = {}
-        if mapping.created_at and getattr(aggregate, mapping.created_at) is None:
-            assign[mapping.created_at] = _timestamp(mapping, mapping.created_at, now)
-        if mapping.updated_at:
-            assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
-        if mapping.version:
-            assign[mapping.version] = (getattr(aggregate, mapping.version) or 0) + 1
-        item = _item_with(mapping, aggregate, assign)  # size and depth checked here
+        assign = new_item_assign(mapping, aggregate, now)
+        item = checked_item(mapping, aggregate, assign)
         key = {a: item[a] for a in mapping.table.key_attributes()}
         meaning = Meaning(mapping.name, mapping.key_fields_of(aggregate), "put")
         requests.append(

@@ -364,13 +364,7 @@ class UnitOfWork:
         meaning_key = mapping.key_fields_of(aggregate)
         table = mapping.table.name
         if entry.state == "new":
-            assign = {}
-            if mapping.created_at and getattr(aggregate, mapping.created_at) is None:
-                assign[mapping.created_at] = _timestamp(mapping, mapping.created_at, now)
-            if mapping.updated_at:
-                assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
-            if mapping.version:
-                assign[mapping.version] = (getattr(aggregate, mapping.version) or 0) + 1
+            assign = new_item_assign(mapping, aggregate, now)
             item = _item_with(mapping, aggregate, assign)
             meaning = Meaning(mapping.name, meaning_key, "add")
             absent = NotExists((mapping.table.partition_key,))
@@ -503,6 +497,26 @@ def _pending_events(entry: _Entry) -> list[Any]:
     name = entry.mapping.events_field
     events = getattr(entry.aggregate, name, None) if name else None
     return list(events) if isinstance(events, list) else []
+
+
+def new_item_assign(mapping: Mapping[Any], aggregate: Any, now: datetime) -> dict[str, Any]:
+    """The managed fields of a newly written aggregate: created_at (when missing), updated_at,
+    and the version bumped by one."""
+    assign: dict[str, Any] = {}
+    if mapping.created_at and getattr(aggregate, mapping.created_at) is None:
+        assign[mapping.created_at] = _timestamp(mapping, mapping.created_at, now)
+    if mapping.updated_at:
+        assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
+    if mapping.version:
+        assign[mapping.version] = (getattr(aggregate, mapping.version) or 0) + 1
+    return assign
+
+
+def checked_item(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:
+    """`_item_with`, refused with ValidationError when DynamoDB would refuse the item."""
+    item = _item_with(mapping, aggregate, assign)
+    _check_item(mapping, item)
+    return item
 
 
 def _item_with(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:

@@ -41,7 +41,7 @@ from .errors import NotFound, PersistenceError, ValidationError
 from .mapping import Mapping
 from .marshal import Item, Wire, from_wire, to_wire, unwrap_optional
 from .specification import Path, Spec, all_of, attr, parse_path, path_text, validate_against
-from .unit_of_work import _item_with, _timestamp, raise_for_single
+from .unit_of_work import _timestamp, checked_item, raise_for_single
 from .validation import check_depth, check_key_value, item_size
 
 T = TypeVar("T")
@@ -170,7 +170,7 @@ def put_action(
     assign: dict[str, Any] = {}
     if mapping.updated_at:
         assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
-    item = _item_with(mapping, aggregate, assign)
+    item = checked_item(mapping, aggregate, assign)
     skip = {mapping.version} if mapping.version else set()
     clauses = _full_clauses(mapping, item, now, skip=skip)
     if mapping.version:
@@ -199,7 +199,7 @@ def save_action(
         expected = int(getattr(aggregate, mapping.version) or 0)
         assign[mapping.version] = expected + 1
         conditions.append(attr([mapping.version]) == expected)
-    item = _item_with(mapping, aggregate, assign)
+    item = checked_item(mapping, aggregate, assign)
     clauses = _full_clauses(mapping, item, now)
     key = {a: item[a] for a in mapping.table.key_attributes()}
     meaning = Meaning(

@@ -726,3 +726,13 @@ class LimitsContract:
             with pytest.raises(errors.ValidationError, match="4096"):
                 uow.repository(Account).find(spec & (attr("balance") > 0))
         assert harness.operations() == []
+
+    def test_direct_writes_and_batches_refuse_oversized_items(self, harness: Harness) -> None:
+        repo = harness.repository(GADGETS)
+        big = Gadget("big", name="x" * (400 * 1024))
+        harness.log.clear()
+        for write in (repo.put, repo.save, lambda g: repo.put_many([Gadget("ok"), g])):
+            with pytest.raises(errors.ValidationError, match="400 KB"):
+                write(big)
+        assert harness.operations() == []
+        assert repo.count() == 0
