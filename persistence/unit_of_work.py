@@ -38,7 +38,7 @@ from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .repository import Repository
-from .retry import DEFAULT_RETRY_POLICY, RetryPolicy, error_code
+from .retry import DEFAULT_RETRY_POLICY, RETRYABLE_REASONS, RetryPolicy, error_code
 from .specification import NotExists, Spec, all_of, attr, wire_equal
 from .validation import check_item, item_size
 
@@ -670,8 +670,8 @@ def _error_for(actions: Sequence[Action], raw: Sequence[RawReason]) -> Persisten
             reasons=reasons,
         )
     # Conflicts with another transaction and throttling pass with time; nothing else does.
-    transient = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "None"}
-    retryable = any(r.code != "None" for r in reasons) and all(r.code in transient for r in reasons)
+    failing = [r.code for r in reasons if r.code != "None"]
+    retryable = bool(failing) and all(code in RETRYABLE_REASONS for code in failing)
     return TransactionCanceled(reasons, retryable=retryable)
 
 
