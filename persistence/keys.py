@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,11 +48,11 @@ class Template:
             raise ValidationError(f"key template {text!r} has an unbalanced brace")
         return cls(text, tuple(parts))
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         return tuple(p.field for p in self.parts if isinstance(p, Hole))
 
-    @property
+    @cached_property
     def direct_field(self) -> str | None:
         """The field when the template is exactly one hole with no format: the key keeps the
         field's own type (a number stays N)."""

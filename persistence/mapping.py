@@ -321,7 +321,16 @@ class Mapping(Generic[T]):
         return {f: getattr(aggregate, f) for f in fields}
 
     def key_of(self, aggregate: Any) -> dict[str, Wire]:
-        return self.primary_key(self._field_values(aggregate, self.key_fields))
+        out: dict[str, Wire] = {}
+        for attr, sort, render, _ in self._key_slots[0]:
+            text = render(aggregate) if render is not None else None
+            if text is None:
+                # Keys that keep a field's own type, or a missing field (which this reports).
+                return self.primary_key(self._field_values(aggregate, self.key_fields))
+            wire = {"S": text}
+            check_key_value(attr, wire, sort=sort, where=self.name)
+            out[attr] = wire
+        return out
 
     def key_fields_of(self, aggregate: Any) -> dict[str, Any]:
         return self._field_values(aggregate, self.key_fields)
