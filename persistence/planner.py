@@ -90,10 +90,7 @@ def plan(
     allow_scan: bool = True,
     include_deleted: bool = False,
 ) -> Plan:
-    if spec is not None:
-        if not isinstance(spec, Spec):
-            raise ValidationError(f"expected a Specification, got {type(spec).__name__}")
-        validate_against(spec, mapping)
+    _check_spec(mapping, spec)
     parts = conjuncts(spec)
     equal: dict[str, tuple[Any, int]] = {}
     for i, part in enumerate(parts):
@@ -179,10 +176,7 @@ def scan_plan(
     include_deleted: bool = False,
 ) -> Plan:
     """A Scan even where a Query could serve: parallel scans and segment workers ask for one."""
-    if spec is not None:
-        if not isinstance(spec, Spec):
-            raise ValidationError(f"expected a Specification, got {type(spec).__name__}")
-        validate_against(spec, mapping)
+    _check_spec(mapping, spec)
     paths = _paths(mapping, index)
     system = _system_filter(mapping, include_deleted)
     return _scan(mapping, conjuncts(spec), paths, index, consistent, system)
@@ -210,6 +204,13 @@ def _scan(
         paths[0] if index is not None else None,
         _last_key_attributes(mapping, index),
     )
+
+
+def _check_spec(mapping: Mapping[Any], spec: Spec | None) -> None:
+    if spec is not None:
+        if not isinstance(spec, Spec):
+            raise ValidationError(f"expected a Specification, got {type(spec).__name__}")
+        validate_against(spec, mapping)
 
 
 def _paths(mapping: Mapping[Any], index: str | None) -> list[AccessPath]:
