@@ -88,3 +88,10 @@ def build_mappings(table_name: str = DEFAULT_TABLE_NAME) -> PaymentsMappings:
         events=None,
     )
     return PaymentsMappings(table, accounts, transfers, idempotency, stats)
+
+
+# The default stage's schema at module level, for the command line and infrastructure as code:
+#   python -m persistence tables cloudformation domain_example.adapters.mappings
+#   python -m persistence iam-policy domain_example.adapters.mappings
+PAYMENTS = build_mappings()
+PAYMENTS_TABLE = PAYMENTS.table
