@@ -52,31 +52,32 @@ def open_account(cmd: OpenAccount, uow: p.UnitOfWork) -> dict[str, Any]:
 
 
 def deposit(cmd: Deposit, uow: p.UnitOfWork, clock: Clock, retry: ConflictRetry) -> dict[str, str]:
-    def work() -> dict[str, str]:
-        with uow:
-            stored = idempotency.replay(uow, cmd)
-            if stored is not None:
-                return stored
-            account = load_account(uow, cmd.account_id)
-            account.deposit(cmd.amount)
-            response = balance_view(account)
-            idempotency.remember(uow, cmd, response, clock())
-            uow.commit()
-            return response
-
-    return idempotency.once(lambda: retry(work))
+    return _change_balance(cmd, uow, clock, retry, lambda account: account.deposit(cmd.amount))
 
 
 def withdraw(
     cmd: Withdraw, uow: p.UnitOfWork, clock: Clock, retry: ConflictRetry
 ) -> dict[str, str]:
+    # A refusal raises inside the work: nothing is written or remembered.
+    return _change_balance(cmd, uow, clock, retry, lambda account: account.withdraw(cmd.amount))
+
+
+def _change_balance(
+    cmd: Deposit | Withdraw,
+    uow: p.UnitOfWork,
+    clock: Clock,
+    retry: ConflictRetry,
+    change: Callable[[Account], None],
+) -> dict[str, str]:
+    """One account changed once per idempotency key, retried as a whole on a conflict."""
+
     def work() -> dict[str, str]:
         with uow:
             stored = idempotency.replay(uow, cmd)
             if stored is not None:
                 return stored
             account = load_account(uow, cmd.account_id)
-            account.withdraw(cmd.amount)  # a refusal raises: nothing is written or remembered
+            change(account)
             response = balance_view(account)
             idempotency.remember(uow, cmd, response, clock())
             uow.commit()
