@@ -38,12 +38,28 @@ def record_requests(client: Any) -> RequestLog:
     log = RequestLog()
 
     def before_call(params: dict[str, Any], model: Any, **_: Any) -> None:
-        # before-call carries the serialised request: its JSON body is exactly what is sent.
-        body = params.get("body") or b"{}"
-        log.calls.append((model.name, json.loads(body)))
+        log.calls.append((model.name, _sent(params)))
 
     client.meta.events.register("before-call.dynamodb", before_call)
     return log
+
+
+def capture(client: Any, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every `operation` this client sends from now on, as sent (a live list:
+    it fills as the client sends)."""
+    calls: list[dict[str, Any]] = []
+
+    def before_call(params: dict[str, Any], **_: Any) -> None:
+        calls.append(_sent(params))
+
+    client.meta.events.register(f"before-call.dynamodb.{operation}", before_call)
+    return calls
+
+
+def _sent(params: dict[str, Any]) -> dict[str, Any]:
+    # before-call carries the serialised request: its JSON body is exactly what is sent.
+    sent: dict[str, Any] = json.loads(params.get("body") or b"{}")
+    return sent
 
 
 class Harness:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +39,7 @@ from persistence.memory.store import InMemoryStore
 from persistence.repository import Repository
 from persistence.retry import Backoff
 from persistence.specification import attr
+from persistence.testing.harness import capture
 from persistence.unit_of_work import UnitOfWork
 
 
@@ -117,7 +117,7 @@ class Env:
         self.sent: dict[str, list[dict[str, Any]]] = {}
         if client is not None:
             for operation in ("UpdateItem", "PutItem", "DeleteItem", "Query", "Scan"):
-                self.sent[operation] = _capture(client, operation)
+                self.sent[operation] = capture(client, operation)
 
     def repo(self, backend: Any = None) -> Repository[Account]:
         return Repository(
@@ -141,18 +141,6 @@ class Env:
     def last(self, operation: str) -> dict[str, Any] | None:
         calls = self.sent.get(operation)
         return calls[-1] if calls else None
-
-
-def _capture(client: Any, operation: str) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        with lock:
-            calls.append(json.loads(params["body"]))
-
-    client.meta.events.register(f"before-call.dynamodb.{operation}", record)
-    return calls
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

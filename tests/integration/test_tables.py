@@ -17,6 +17,7 @@ from persistence.errors import BatchIncomplete, TableError
 from persistence.keys import Key
 from persistence.mapping import GlobalIndex, LocalIndex, Mapping, Table
 from persistence.retry import Backoff
+from persistence.testing.harness import capture
 
 pytestmark = pytest.mark.dynamodb
 
@@ -57,20 +58,6 @@ def gsi(name: str, projection: Any = "ALL") -> GlobalIndex:
     return GlobalIndex(
         name, partition_key=f"{name}_pk", sort_key=f"{name}_sk", projection=projection
     )
-
-
-def capture(client: Any, operation: str) -> list[dict[str, Any]]:
-    """Parameters of every call of `operation`, as sent: a botocore before-call hook sees the
-    serialised request, whose JSON body holds the API parameters."""
-    calls: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        with lock:
-            calls.append(json.loads(params["body"]))
-
-    client.meta.events.register(f"before-call.dynamodb.{operation}", record)
-    return calls
 
 
 # ---------------------------------------------------------------------------------- lifecycle
