@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -236,6 +237,26 @@ def test_unusual_key_values_round_trip() -> None:
     }
     signer = CursorSigner("secret-1")
     assert signer.decode(signer.encode(last_key, SHAPE), SHAPE) == last_key
+
+
+def test_the_largest_possible_key_round_trips_under_the_length_bound() -> None:
+    """Four key attributes (table and index keys) of 255-character names and the largest values
+    DynamoDB takes (2048-byte partition, 1024-byte sort key), made of what JSON escapes most."""
+    rng = random.Random(0)
+
+    def escaped(n: int) -> str:
+        return "".join(chr(rng.randrange(0x20)) for _ in range(n))
+
+    last_key = {
+        escaped(255): {"S": escaped(2048)},
+        escaped(255) + "s": {"S": escaped(1024)},
+        escaped(255) + "g": {"S": escaped(2048)},
+        escaped(255) + "h": {"B": rng.randbytes(1024)},
+    }
+    signer = CursorSigner("secret-1")
+    token = signer.encode(last_key, SHAPE)
+    assert len(token) < cursor.MAX_CURSOR_CHARS
+    assert signer.decode(token, SHAPE) == last_key
 
 
 def test_cursors_stay_short() -> None:
