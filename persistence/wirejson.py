@@ -27,8 +27,10 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(_encode(value), sort_keys=True, separators=(",", ":"))
+def dumps(value: Any, *, ensure_ascii: bool = True) -> str:
+    return json.dumps(
+        _encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=ensure_ascii
+    )
 
 
 def loads(text: str | bytes) -> Any:

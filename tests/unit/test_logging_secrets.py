@@ -69,8 +69,9 @@ def _exercise(monkeypatch: pytest.MonkeyPatch) -> None:
     outbox.relay(store, bus.publish).run_once()
     # The per-process key warning, and the environment's rotation list.
     monkeypatch.setattr(cursor, "_process_secret", None)
+    monkeypatch.setattr(cursor, "_fallback_warned", False)
     monkeypatch.delenv(cursor.ENV_SECRET, raising=False)
-    cursor.default_secrets()
+    cursor.CursorSigner().encode({"pk": {"S": VALUES[0]}}, "shape")  # warns at the first cursor
     monkeypatch.setenv(cursor.ENV_SECRET, f"{ENV_SECRET},{CURSOR_SECRET}")
     cursor.CursorSigner()
 
