@@ -122,13 +122,15 @@ class UnitOfWork:
 
     @property
     def state(self) -> Lifecycle:
-        """"closed" (outside a `with` block), "open", "committed" or "failed" (see adr/0011)."""
+        """The lifecycle state: closed (outside a `with` block), open, committed or failed
+        (see the module's docstring and adr/0011)."""
         return self._state
 
     def __enter__(self) -> UnitOfWork:
+        if self._state == "failed":
+            self._require_usable("`with uow:` inside its own block")  # raises: start anew
         if self._state != "closed":
             # Entering again would start a new identity map under the outer block's feet.
-            self._require_usable("`with uow:` inside its own open block")
             raise UnitOfWorkStateError(
                 "`with uow:` entered while this unit of work's block is still open; a nested "
                 "block would drop the outer block's identity map: finish the outer block first, "
