@@ -178,6 +178,31 @@ class LifecycleContract:
         assert _relayed(harness, outbox) == [Deposited("a1", Decimal("5"))]
         assert _stored(harness, "a1").balance == Decimal("5")
 
+    def test_an_applied_commit_whose_answer_was_lost_keeps_state_and_events_together(
+        self, harness: Harness
+    ) -> None:
+        """The ambiguous failure: DynamoDB applied the transaction, the answer never came. The
+        block fails (the caller cannot know), and what was stored is the change together with
+        its outbox record, once; the refused second commit adds nothing."""
+        outbox = _outbox()
+        _open(harness, Account("a1", "alice"))
+        # botocore resends after a lost answer; the resend meets a connection error (never
+        # reaches the server), so the transaction is applied exactly once on every backend.
+        plan = FaultPlan(
+            faults.lost_response("TransactWriteItems"),
+            faults.connection_error("TransactWriteItems", times=10),
+        )
+        with _faulty(harness, plan, outbox) as uow, uow:
+            uow.repository(Account).get(account_id="a1", consistent=True).deposit(Decimal("5"))
+            with pytest.raises(Exception) as raised:
+                uow.commit()
+            assert not isinstance(raised.value, StateError)
+            _refused(uow.commit, "failed")
+        assert list(uow.collect_new_events()) == []  # the caller cannot know it was applied...
+        stored = _stored(harness, "a1")
+        assert (stored.balance, stored.deposits, stored.version) == (Decimal(5), 1, 2)
+        assert _relayed(harness, outbox) == [Deposited("a1", Decimal("5"))]  # ...the outbox does
+
     def test_a_stale_version_fails_the_block(self, harness: Harness) -> None:
         outbox = _outbox()
         _open(harness, Account("a1", "alice"))
