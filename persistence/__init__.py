@@ -48,6 +48,7 @@ _EXPORTS = {
     "TransactionCanceled": ".errors",
     "TransactionTooLarge": ".errors",
     "UnitOfWork": ".unit_of_work",
+    "UnitOfWorkStateError": ".errors",
     "UpdateBuilder": ".update",
     "ValidationError": ".errors",
     "attr": ".specification",
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
         TableError,
         TransactionCanceled,
         TransactionTooLarge,
+        UnitOfWorkStateError,
         ValidationError,
     )
     from .events import (
@@ -192,6 +194,7 @@ __all__ = [
     "TransactionCanceled",
     "TransactionTooLarge",
     "UnitOfWork",
+    "UnitOfWorkStateError",
     "UpdateBuilder",
     "ValidationError",
     "attr",

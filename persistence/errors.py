@@ -119,6 +119,20 @@ class TransactionCanceled(PersistenceError):
         super().__init__(f"transaction cancelled: {detail}")
 
 
+class UnitOfWorkStateError(PersistenceError, RuntimeError):
+    """A unit of work used where its lifecycle does not allow it: outside its `with` block, in a
+    block whose commit failed, or entered again while its block is open. Nothing was written;
+    the message says which, and the remedy is always a new `with uow:` block.
+
+    `state` is the lifecycle state met: "closed" (outside a block), "failed" (a commit of this
+    block raised), or "open"/"committed" (a nested `with` on an open block).
+    """
+
+    def __init__(self, message: str, *, state: str) -> None:
+        self.state = state
+        super().__init__(message)
+
+
 class InvalidCursor(PersistenceError, ValueError):
     """A cursor that was tampered with, truncated, signed by an unknown key, or from another
     query."""
@@ -148,5 +162,6 @@ __all__ = [
     "TableError",
     "TransactionCanceled",
     "TransactionTooLarge",
+    "UnitOfWorkStateError",
     "ValidationError",
 ]

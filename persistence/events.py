@@ -2,7 +2,9 @@
 
 Handlers are called with the message alone (`handler(message)`); their dependencies are bound
 beforehand by injection. Each handler opens its own unit of work (`with uow:`); after each handler
-the bus collects the events of committed work and queues them.
+the bus collects the events of committed work and queues them. A handler whose commit failed has
+left its block by the time it returns or raises, so the next handler's `with uow:` starts a fresh
+block (adr/0011); the events of the failed commit were dropped and are never queued.
 """
 
 from __future__ import annotations

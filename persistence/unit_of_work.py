@@ -4,6 +4,12 @@ It remembers what its repositories loaded (identity map + the wire item as snaps
 smallest write per aggregate at commit (Put for new ones with attribute_not_exists, UpdateItem with
 only the changed attributes, Delete or a soft delete), adds optimistic version conditions and
 counter ADDs, and sends everything in one request. Events are handed out only after success.
+
+Lifecycle (adr/0011): `closed` outside a `with` block; `open` inside it; `committed` after a
+commit succeeded (the block stays usable: a later commit writes what changed since, with its
+events); `failed` once a commit raised after it started sending. A failed commit has drained
+the block's events, so from then on nothing of the block may be written or read: every use
+raises UnitOfWorkStateError until the block ends, and the next `with` starts afresh.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .errors import (
     PersistenceError,
     TransactionCanceled,
     TransactionTooLarge,
+    UnitOfWorkStateError,
     ValidationError,
 )
 from .keyid import key_id
@@ -45,6 +52,7 @@ from .validation import check_item, item_size
 T = TypeVar("T")
 log = get_logger(__name__)
 State = Literal["clean", "new", "removed"]
+Lifecycle = Literal["closed", "open", "committed", "failed"]
 
 
 @dataclass
@@ -106,12 +114,32 @@ class UnitOfWork:
             backend.register(outbox.table)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._events: list[Any] = []
+        self._state: Lifecycle = "closed"
+        self._failure: BaseException | None = None
         self._reset()
 
     # ------------------------------------------------------------------ context manager
 
+    @property
+    def state(self) -> Lifecycle:
+        """The lifecycle state: closed (outside a `with` block), open, committed or failed
+        (see the module's docstring and adr/0011)."""
+        return self._state
+
     def __enter__(self) -> UnitOfWork:
+        if self._state == "failed":
+            self._require_usable("`with uow:` inside its own block")  # raises: start anew
+        if self._state != "closed":
+            # Entering again would start a new identity map under the outer block's feet.
+            raise UnitOfWorkStateError(
+                "`with uow:` entered while this unit of work's block is still open; a nested "
+                "block would drop the outer block's identity map: finish the outer block first, "
+                "or use a second unit of work",
+                state=self._state,
+            )
         self._reset()
+        self._state = "open"
+        self._failure = None
         return self
 
     def __exit__(
@@ -121,6 +149,27 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
+        self._state = "closed"
+        self._failure = None
+
+    def _require_usable(self, doing: str) -> None:
+        """Refuse work outside a block, or in a block whose commit failed."""
+        if self._state == "open" or self._state == "committed":
+            return
+        if self._state == "failed":
+            failure = type(self._failure).__name__ if self._failure is not None else "an error"
+            raise UnitOfWorkStateError(
+                f"{doing}: a commit in this `with uow:` block failed ({failure}); its changes "
+                "and events are discarded and nothing more of this block can be read or "
+                "written: leave the block and start a new `with uow:` block (reload, change, "
+                "commit)",
+                state="failed",
+            )
+        raise UnitOfWorkStateError(
+            f"{doing}: this unit of work is not inside a `with uow:` block; open one (each "
+            "block is one unit of work with its own identity map)",
+            state="closed",
+        )
 
     def _reset(self) -> None:
         self._identity: dict[tuple[type, tuple[Any, ...]], _Entry] = {}
@@ -130,7 +179,8 @@ class UnitOfWork:
         self._repositories: dict[type, Repository[Any]] = {}
 
     def rollback(self) -> None:
-        """Discard every change not committed; events raised in this work are dropped."""
+        """Discard every change not committed; events raised in this work are dropped. A failed
+        block stays failed: only leaving it starts a new unit of work."""
         for entry in self._identity.values():
             _drain_events(entry)
         self._reset()
@@ -147,6 +197,7 @@ class UnitOfWork:
             ) from None
 
     def repository(self, aggregate_type: type[T]) -> Repository[T]:
+        self._require_usable(f"repository({aggregate_type.__name__})")
         repo = self._repositories.get(aggregate_type)
         if repo is None:
             if self._signer is None:
@@ -165,6 +216,7 @@ class UnitOfWork:
         return (mapping.aggregate, key_id(key))
 
     def _cached(self, mapping: Mapping[T], key: MappingABC[str, Wire]) -> T | None:
+        self._require_usable(f"reading {mapping.name}")
         entry = self._identity.get(self._ident(mapping, key))
         if entry is None or entry.state == "removed":
             return None
@@ -172,6 +224,7 @@ class UnitOfWork:
         return aggregate
 
     def _track(self, mapping: Mapping[T], item: Item) -> T:
+        self._require_usable(f"reading {mapping.name}")
         key = {a: item[a] for a in mapping.table.key_attributes()}
         ident = self._ident(mapping, key)
         entry = self._identity.get(ident)
@@ -191,6 +244,7 @@ class UnitOfWork:
         )
 
     def _register_new(self, mapping: Mapping[Any], aggregate: Any) -> None:
+        self._require_usable(f"add() of a {mapping.name}")
         key = mapping.key_of(aggregate)
         ident = self._ident(mapping, key)
         entry = self._identity.get(ident)
@@ -207,6 +261,7 @@ class UnitOfWork:
         self._identity[ident] = _Entry(mapping, aggregate, None, "new", key)
 
     def _register_removed(self, mapping: Mapping[Any], aggregate: Any) -> None:
+        self._require_usable(f"remove() of a {mapping.name}")
         key = mapping.key_of(aggregate)
         ident = self._ident(mapping, key)
         entry = self._identity.get(ident)
@@ -231,6 +286,7 @@ class UnitOfWork:
         by: int | Decimal = 1,
     ) -> None:
         """Add `by` to a counter field without loading the aggregate (ADD, no version check)."""
+        self._require_usable("increment()")
         mapping = self.mapping(aggregate_type)
         if field_name not in mapping.counters:
             raise ValidationError(
@@ -248,17 +304,28 @@ class UnitOfWork:
         """Commit only if `spec` holds for the stored aggregate (a ConditionCheck)."""
         from .specification import validate_against
 
+        self._require_usable("check()")
         mapping = self.mapping(aggregate_type)
         validate_against(spec, mapping)
         self._checks.append((mapping, mapping.key_from_fields(key), spec))
 
     def add_action(self, action: Action) -> None:
         """A prepared write (e.g. an UpdateBuilder's) committed in the same transaction."""
+        self._require_usable("add_action()")
         self._extra.append(action)
 
     # ------------------------------------------------------------------ commit
 
     def commit(self) -> None:
+        """Send every change of the block since its last commit as one TransactWriteItems.
+
+        An error while planning (ValidationError, TransactionTooLarge) sends nothing and drains
+        nothing: the block stays as it was. An error once sending began fails the block (see
+        the module's docstring); a commit with nothing to write sends nothing.
+        """
+        self._require_usable("commit()")
+        # Planning reads the identity map and changes nothing in it, so an error raised here
+        # leaves every change and every pending event in place for a corrected commit.
         planned = self._plan_commit()
         actions = [p.action for p in planned]
         if len(actions) > limits.MAX_TRANSACT_ACTIONS:
@@ -290,15 +357,21 @@ class UnitOfWork:
             try:
                 self.retry_policy.run(send, on_retry=on_retry)
             except Cancelled as cancelled:
-                self._on_failure()
-                raise _error_for(actions, cancelled.reasons) from None
-            except BaseException:
-                self._on_failure()
+                error = _error_for(actions, cancelled.reasons)
+                self._on_failure(error)
+                raise error from None
+            except BaseException as exc:
+                self._on_failure(exc)
                 raise
             log.debug("commit", actions=len(actions))
         self._on_success(planned)
+        self._state = "committed"
 
-    def _on_failure(self) -> None:
+    def _on_failure(self, error: BaseException) -> None:
+        # The events are gone, so the block must never write again: a later commit would store
+        # the same changes without them (and without their outbox records).
+        self._state = "failed"
+        self._failure = error
         for entry in self._identity.values():
             _drain_events(entry)
 
@@ -475,6 +548,7 @@ class UnitOfWork:
     def add_update(self, builder: Any) -> None:
         """Commit an UpdateBuilder (`repo.update(...)`) inside this transaction: its update is
         checked now and stamped with this unit of work's clock; conditions fail the commit."""
+        self._require_usable("add_update()")
         self.add_action(builder.build(now=self._clock()))
 
 

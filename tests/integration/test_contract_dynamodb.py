@@ -15,6 +15,7 @@ from persistence.testing.contract import (
     UnitOfWorkContract,
 )
 from persistence.testing.contract_cursor import CursorContract
+from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
@@ -27,6 +28,7 @@ class TestDynamoDBBackend(
     DerivedValuesContract,
     LimitsContract,
     CursorContract,
+    LifecycleContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

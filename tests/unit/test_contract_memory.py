@@ -13,6 +13,7 @@ from persistence.testing.contract import (
     UnitOfWorkContract,
 )
 from persistence.testing.contract_cursor import CursorContract
+from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
@@ -25,6 +26,7 @@ class TestInMemoryBackend(
     DerivedValuesContract,
     LimitsContract,
     CursorContract,
+    LifecycleContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:

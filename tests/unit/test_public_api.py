@@ -11,7 +11,7 @@ CONTRACT = [
     "Spec", "DynamoDBUnitOfWork", "InMemoryStore", "InMemoryUnitOfWork", "MessageBus",
     "PersistenceError", "NotFound", "ConcurrencyConflict", "AlreadyExists", "ConditionFailed",
     "TransactionTooLarge", "TransactionCanceled", "ValidationError", "InvalidCursor",
-    "TableError",
+    "TableError", "UnitOfWorkStateError",
 ]  # fmt: skip
 
 
