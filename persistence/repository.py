@@ -8,6 +8,7 @@ one-action commit with the same conditions and errors.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from contextlib import closing
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = get_logger(__name__)
+_key_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -123,6 +125,8 @@ class Repository(Generic[T]):
             or (not include_deleted and self._is_deleted(item))
         ):
             raise NotFound(self.mapping.name, key)
+        if not self._holds_key(item, wire_key):
+            raise NotFound(self.mapping.name, key)
         return self._load(item)
 
     def get_many(
@@ -142,7 +146,12 @@ class Repository(Generic[T]):
         out = []
         for k in wire_keys:
             stored = found.get(key_id(k))
-            if stored is not None and self.mapping.is_type(stored) and not self._is_deleted(stored):
+            if (
+                stored is not None
+                and self.mapping.is_type(stored)
+                and not self._is_deleted(stored)
+                and self._holds_key(stored, k)
+            ):
                 out.append(self._load(stored))
         return out
 
@@ -292,6 +301,8 @@ class Repository(Generic[T]):
             return Page([], None, 0, 0)
         if read.filter is not None and not read.filter.evaluate(item):
             return Page([], None, 0, 1)
+        if not self._holds_key(item, read.key):
+            return Page([], None, 0, 1)
         return Page([self._load(item)], None, 1, 1)
 
     def find_one(self, spec: Spec | None = None, **options: Any) -> T | None:
@@ -328,6 +339,22 @@ class Repository(Generic[T]):
                 return total
 
     # ------------------------------------------------------------------ helpers
+
+    def _holds_key(self, item: Item, key: MappingABC[str, Wire]) -> bool:
+        """Defence in depth for reads by key: the item at `key` must be the aggregate that key
+        addresses. Templates are injective for what the library writes now (ADR 0009); an item
+        written before that rule (or by other code) can sit at a key that other key fields also
+        render to, and must read as absent rather than as the wrong aggregate."""
+        if self.mapping.holds_key(self.mapping.from_item(item), key):
+            return True
+        _key_log.warning(
+            "%s: the item stored at key %s has key fields that do not render to that key "
+            "(written before key templates were injective, or by other code); it is treated "
+            "as absent. See ADR 0009 to find and migrate such items.",
+            self.mapping.name,
+            self.mapping.key_fields_from_item(key),
+        )
+        return False
 
     def _is_deleted(self, item: MappingABC[str, Wire]) -> bool:
         name = self.mapping.soft_delete
