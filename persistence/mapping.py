@@ -128,7 +128,19 @@ class AccessPath:
 
 
 class Mapping(Generic[T]):
-    """How one aggregate class is stored in a table."""
+    """How one aggregate class is stored in a table.
+
+    `key` and `index_keys` are templates over fields; they are injective (keys.py, ADR 0009):
+    a value holding the separator that follows its hole is refused with ValidationError.
+
+    Without `version=`, writes are last-writer-wins: two units of work that load the same
+    aggregate and change the same attribute both commit, and the later one silently overwrites
+    the earlier one's value (only changed attributes are written, so changes to different
+    attributes both survive). That is fine for append-only data, for fields declared in
+    `counters` (ADD deltas never lose a count) and for values where the latest one is right. It
+    is not fine for anything read, decided on and written back (a balance, a status): name an
+    int field as `version` and a stale unit of work raises ConcurrencyConflict instead.
+    """
 
     def __init__(
         self,
