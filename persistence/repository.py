@@ -125,9 +125,10 @@ class Repository(Generic[T]):
             or (not include_deleted and self._is_deleted(item))
         ):
             raise NotFound(self.mapping.name, key)
-        if not self._holds_key(item, wire_key):
+        aggregate = self._load_by_key(item, wire_key)
+        if aggregate is None:
             raise NotFound(self.mapping.name, key)
-        return self._load(item)
+        return aggregate
 
     def get_many(
         self, keys: Iterable[MappingABC[str, Any]], *, consistent: bool = False
@@ -146,13 +147,10 @@ class Repository(Generic[T]):
         out = []
         for k in wire_keys:
             stored = found.get(key_id(k))
-            if (
-                stored is not None
-                and self.mapping.is_type(stored)
-                and not self._is_deleted(stored)
-                and self._holds_key(stored, k)
-            ):
-                out.append(self._load(stored))
+            if stored is not None and self.mapping.is_type(stored) and not self._is_deleted(stored):
+                aggregate = self._load_by_key(stored, k)
+                if aggregate is not None:
+                    out.append(aggregate)
         return out
 
     def _batch_get_chunk(self, keys: list[dict[str, Wire]], consistent: bool) -> list[Item]:
@@ -301,9 +299,10 @@ class Repository(Generic[T]):
             return Page([], None, 0, 0)
         if read.filter is not None and not read.filter.evaluate(item):
             return Page([], None, 0, 1)
-        if not self._holds_key(item, read.key):
+        aggregate = self._load_by_key(item, read.key)
+        if aggregate is None:
             return Page([], None, 0, 1)
-        return Page([self._load(item)], None, 1, 1)
+        return Page([aggregate], None, 1, 1)
 
     def find_one(self, spec: Spec | None = None, **options: Any) -> T | None:
         for aggregate in self.iterate(spec, **options):
@@ -340,13 +339,16 @@ class Repository(Generic[T]):
 
     # ------------------------------------------------------------------ helpers
 
-    def _holds_key(self, item: Item, key: MappingABC[str, Wire]) -> bool:
-        """Defence in depth for reads by key: the item at `key` must be the aggregate that key
-        addresses. Templates are injective for what the library writes now (ADR 0009); an item
-        written before that rule (or by other code) can sit at a key that other key fields also
-        render to, and must read as absent rather than as the wrong aggregate."""
-        if self.mapping.holds_key(self.mapping.from_item(item), key):
-            return True
+    def _load_by_key(self, item: Item, key: MappingABC[str, Wire]) -> T | None:
+        """The aggregate read by `key`, or None when it is not the one that key addresses.
+
+        Defence in depth: templates are injective for what the library writes now (ADR 0009),
+        but an item written before that rule (or by other code) can sit at a key that other key
+        fields also render to; it must read as absent rather than as the wrong aggregate."""
+        aggregate = self.mapping.from_item(item)
+        if self.mapping.holds_key(aggregate, key):
+            # In a unit of work the identity map decides which object stands for the item.
+            return self._uow._track(self.mapping, item) if self._uow is not None else aggregate
         _key_log.warning(
             "%s: the item stored at key %s has key fields that do not render to that key "
             "(written before key templates were injective, or by other code); it is treated "
@@ -354,7 +356,7 @@ class Repository(Generic[T]):
             self.mapping.name,
             self.mapping.key_fields_from_item(key),
         )
-        return False
+        return None
 
     def _is_deleted(self, item: MappingABC[str, Wire]) -> bool:
         name = self.mapping.soft_delete
