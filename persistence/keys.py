@@ -2,6 +2,13 @@
 
 A hole may carry a format spec, "{seq:010d}", which is what makes a range over a number inside a
 composite key correct (strings compare byte by byte, so only zero-padded numbers sort right).
+
+Templates are injective (ADR 0009): the text of a hole that literal text follows may not contain
+the first character of that literal (its *stop* character), so a rendered key parses back one way
+only, each such hole ending at the first stop character. The hole that ends a template may hold
+anything. Two holes with nothing between them can never be parsed apart and are refused when the
+template is defined. Values that break the rule are refused (never escaped: escaping would change
+the stored keys of existing data and the text order range and begins_with conditions rely on).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ _HOLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 class Hole:
     field: str
     format_spec: str
+    stop: str | None = None  # first character of the literal that follows; None: ends the text
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,18 @@ class Template:
         rest = _HOLE.sub("", text)
         if "{" in rest or "}" in rest:
             raise ValidationError(f"key template {text!r} has an unbalanced brace")
+        for i, part in enumerate(parts):
+            if not isinstance(part, Hole) or i + 1 == len(parts):
+                continue
+            following = parts[i + 1]
+            if isinstance(following, Hole):
+                raise ValidationError(
+                    f"key template {text!r}: holes {{{part.field}}} and {{{following.field}}} "
+                    "have nothing between them, so two different values can render the same "
+                    f"key; put a separator between them (e.g. '{{{part.field}}}#"
+                    f"{{{following.field}}}')"
+                )
+            parts[i] = Hole(part.field, part.format_spec, following[0])
         return cls(text, tuple(parts))
 
     @cached_property
@@ -74,13 +94,24 @@ class Template:
             value = values.get(part.field)
             if value is None:
                 return None
-            out.append(format_part(value, part.format_spec, part.field))
+            out.append(self.hole_text(part, value))
         return "".join(out)
+
+    def hole_text(self, hole: Hole, value: Any) -> str:
+        """The text of one hole, refused when it would make the rendering ambiguous."""
+        text = format_part(value, hole.format_spec, hole.field)
+        if hole.stop is not None and hole.stop in text:
+            raise ambiguous(hole, value, self.text)
+        return text
 
     def compile(self) -> Callable[[Any], str | None]:
         """render() specialised to read the fields straight off an aggregate: generated once,
         because every write derives every key attribute."""
-        env: dict[str, Any] = {"format_part": format_part}
+        env: dict[str, Any] = {
+            "format_part": format_part,
+            "ambiguous": ambiguous,
+            "parts": self.parts,
+        }
         lines = ["def render(obj):"]
         pieces = []
         for i, part in enumerate(self.parts):
@@ -90,12 +121,18 @@ class Template:
             lines.append(f"    v{i} = obj.{part.field}")
             lines.append(f"    if v{i} is None: return None")
             if part.format_spec:
-                lines.append(f"    v{i} = format_part(v{i}, {part.format_spec!r}, {part.field!r})")
+                lines.append(f"    t{i} = format_part(v{i}, {part.format_spec!r}, {part.field!r})")
             else:
                 lines.append(
-                    f"    if type(v{i}) is not str: v{i} = format_part(v{i}, '', {part.field!r})"
+                    f"    t{i} = v{i} if type(v{i}) is str else "
+                    f"format_part(v{i}, '', {part.field!r})"
                 )
-            pieces.append(f"v{i}")
+            if part.stop is not None:
+                lines.append(
+                    f"    if {part.stop!r} in t{i}: raise ambiguous(parts[{i}], v{i}, "
+                    f"{self.text!r})"
+                )
+            pieces.append(f"t{i}")
         lines.append("    return " + (" + ".join(pieces) if pieces else "''"))
         exec("\n".join(lines), env)
         render: Callable[[Any], str | None] = env["render"]
@@ -112,7 +149,7 @@ class Template:
                 continue
             if part.field not in fixed:
                 return "".join(out), hole_index
-            out.append(format_part(fixed[part.field], part.format_spec, part.field))
+            out.append(self.hole_text(part, fixed[part.field]))
             hole_index += 1
         return "".join(out), hole_index
 
@@ -122,6 +159,15 @@ class Template:
     def hole(self, index: int) -> Hole:
         holes = [p for p in self.parts if isinstance(p, Hole)]
         return holes[index]
+
+
+def ambiguous(hole: Hole, value: Any, template: str) -> ValidationError:
+    return ValidationError(
+        f"key field {hole.field!r}: {value!r} contains {hole.stop!r}, which separates "
+        f"{{{hole.field}}} from what follows it in key template {template!r}; with it, two "
+        f"different aggregates could render the same key. Only the last hole of a template may "
+        f"contain {hole.stop!r}: use a value without it (or change the template's separator)"
+    )
 
 
 def format_part(value: Any, format_spec: str, field: str) -> str:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from .errors import ValidationError
+from .keyid import key_id
 from .keys import Key, Template
 from .marshal import ClassConverter, Item, Wire, class_converter
 from .validation import check_key_value
@@ -127,7 +128,19 @@ class AccessPath:
 
 
 class Mapping(Generic[T]):
-    """How one aggregate class is stored in a table."""
+    """How one aggregate class is stored in a table.
+
+    `key` and `index_keys` are templates over fields; they are injective (keys.py, ADR 0009):
+    a value holding the separator that follows its hole is refused with ValidationError.
+
+    Without `version=`, writes are last-writer-wins: two units of work that load the same
+    aggregate and change the same attribute both commit, and the later one silently overwrites
+    the earlier one's value (only changed attributes are written, so changes to different
+    attributes both survive). That is fine for append-only data, for fields declared in
+    `counters` (ADD deltas never lose a count) and for values where the latest one is right. It
+    is not fine for anything read, decided on and written back (a balance, a status): name an
+    int field as `version` and a stale unit of work raises ConcurrencyConflict instead.
+    """
 
     def __init__(
         self,
@@ -365,6 +378,20 @@ class Mapping(Generic[T]):
                 f"{self.name}: {unknown} are not key fields; the key is {list(self.key_fields)}"
             )
         return self.primary_key(fields)
+
+    def holds_key(self, aggregate: Any, key: MappingABC[str, Wire]) -> bool:
+        """Whether an aggregate read by `key` is the one that key addresses.
+
+        Keys render injectively (keys.py), so an aggregate whose own key renders under the rule
+        to the same key has the key fields that were asked for. One that does not (an item
+        written before the rule, with a separator inside a hole; an item written by other code)
+        is some other aggregate that happens to sit at that key.
+        """
+        try:
+            own = self.key_of(aggregate)
+        except ValidationError:
+            return False
+        return key_id(own) == key_id(key)
 
     def key_fields_from_item(self, key: MappingABC[str, Wire]) -> dict[str, Any]:
         """Best-effort readable key for error messages."""

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .dynamodb.expressions import canonical
 from .errors import ValidationError
-from .keys import sorts_as_text
+from .keys import Template, format_part, sorts_as_text
 from .mapping import AccessPath, GlobalIndex, Mapping
 from .marshal import Wire
 from .specification import (
@@ -285,24 +285,35 @@ def _candidate(
         if sk.direct_field is not None:
             consumed.add(equal[sk.direct_field][1])
         return _Candidate(path, key_condition, consumed, len(sk.fields), path.index is None)
-    field = sk.fields[hole]
-    if hole == len(sk.fields) - 1 and sk.last_hole_ends_template():
-        for i, part in enumerate(parts):
-            ranged = _range_on(mapping, sk_attr, sk, field, prefix, part)
-            if ranged is not None:
-                key_condition.append(ranged)
-                if sk.direct_field is not None:
-                    consumed.add(i)
-                return _Candidate(path, key_condition, consumed, hole + 1, False)
+    final = hole == len(sk.fields) - 1 and sk.last_hole_ends_template()
+    for i, part in enumerate(parts):
+        ranged = _range_on(sk_attr, sk, hole, prefix, part, final)
+        if ranged is not None:
+            key_condition.append(ranged)
+            if sk.direct_field is not None:
+                consumed.add(i)
+            return _Candidate(path, key_condition, consumed, hole + 1, False)
     if prefix:
         key_condition.append(BeginsWith((sk_attr,), Value(prefix, {"S": prefix})))
     return _Candidate(path, key_condition, consumed, hole, False)
 
 
 def _range_on(
-    mapping: Mapping[Any], sk_attr: str, sk: Any, field: str, prefix: str, part: Spec
+    sk_attr: str, sk: Template, hole_index: int, prefix: str, part: Spec, final: bool
 ) -> Spec | None:
-    """A sort-key condition equivalent to `part` on the template's last hole, if there is one."""
+    """A sort-key condition that every item `part` selects on the hole after the fixed prefix
+    also meets, if there is one: a range or begins_with when the hole ends the template, a
+    begins_with on any other hole.
+
+    Each condition only narrows the read: the part itself stays in the filter unless the key
+    is the field itself. A begins_with needs the hole's text to start with the value, so it is
+    used only on holes without a format spec. Its value may hold the hole's stop character
+    (ADR 0009): it then selects only items written before the rule, and the key condition is
+    still implied by the part, so the filter decides.
+    """
+    if not final and not isinstance(part, BeginsWith):
+        return None  # a range on a hole that text follows would compare that text too
+    field = sk.fields[hole_index]
     if isinstance(part, Comparison) and part.op in ("<", "<=", ">", ">="):
         left, values = part.left, [part.right]
     elif isinstance(part, Between):
@@ -320,17 +331,15 @@ def _range_on(
     if direct:
         wires = [v.wire for v in literal]
     else:
-        hole = sk.hole(len(sk.fields) - 1)
+        hole = sk.hole(hole_index)
         if isinstance(part, BeginsWith):
-            if not isinstance(literal[0].value, str):
+            if not isinstance(literal[0].value, str) or hole.format_spec:
                 return None
             wires = [{"S": prefix + literal[0].value}]
         else:
             if not all(sorts_as_text(hole.format_spec, v.value) for v in literal):
                 # "{n}" inside text compares digit by digit: only zero-padded numbers sort right.
                 return None
-            from .keys import format_part
-
             wires = [{"S": prefix + format_part(v.value, hole.format_spec, field)} for v in literal]
     target = (sk_attr,)
     if isinstance(part, Comparison):

@@ -8,6 +8,7 @@ one-action commit with the same conditions and errors.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from contextlib import closing
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = get_logger(__name__)
+_key_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -123,7 +125,10 @@ class Repository(Generic[T]):
             or (not include_deleted and self._is_deleted(item))
         ):
             raise NotFound(self.mapping.name, key)
-        return self._load(item)
+        aggregate = self._load_by_key(item, wire_key)
+        if aggregate is None:
+            raise NotFound(self.mapping.name, key)
+        return aggregate
 
     def get_many(
         self, keys: Iterable[MappingABC[str, Any]], *, consistent: bool = False
@@ -143,7 +148,9 @@ class Repository(Generic[T]):
         for k in wire_keys:
             stored = found.get(key_id(k))
             if stored is not None and self.mapping.is_type(stored) and not self._is_deleted(stored):
-                out.append(self._load(stored))
+                aggregate = self._load_by_key(stored, k)
+                if aggregate is not None:
+                    out.append(aggregate)
         return out
 
     def _batch_get_chunk(self, keys: list[dict[str, Wire]], consistent: bool) -> list[Item]:
@@ -292,7 +299,10 @@ class Repository(Generic[T]):
             return Page([], None, 0, 0)
         if read.filter is not None and not read.filter.evaluate(item):
             return Page([], None, 0, 1)
-        return Page([self._load(item)], None, 1, 1)
+        aggregate = self._load_by_key(item, read.key)
+        if aggregate is None:
+            return Page([], None, 0, 1)
+        return Page([aggregate], None, 1, 1)
 
     def find_one(self, spec: Spec | None = None, **options: Any) -> T | None:
         for aggregate in self.iterate(spec, **options):
@@ -328,6 +338,25 @@ class Repository(Generic[T]):
                 return total
 
     # ------------------------------------------------------------------ helpers
+
+    def _load_by_key(self, item: Item, key: MappingABC[str, Wire]) -> T | None:
+        """The aggregate read by `key`, or None when it is not the one that key addresses.
+
+        Defence in depth: templates are injective for what the library writes now (ADR 0009),
+        but an item written before that rule (or by other code) can sit at a key that other key
+        fields also render to; it must read as absent rather than as the wrong aggregate."""
+        aggregate = self.mapping.from_item(item)
+        if self.mapping.holds_key(aggregate, key):
+            # In a unit of work the identity map decides which object stands for the item.
+            return self._uow._track(self.mapping, item) if self._uow is not None else aggregate
+        _key_log.warning(
+            "%s: the item stored at key %s has key fields that do not render to that key "
+            "(written before key templates were injective, or by other code); it is treated "
+            "as absent. See ADR 0009 to find and migrate such items.",
+            self.mapping.name,
+            self.mapping.key_fields_from_item(key),
+        )
+        return None
 
     def _is_deleted(self, item: MappingABC[str, Wire]) -> bool:
         name = self.mapping.soft_delete

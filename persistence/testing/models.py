@@ -144,3 +144,35 @@ GADGETS: Mapping[Gadget] = Mapping(Gadget, GADGETS_TABLE)
 
 ALL_MAPPINGS: tuple[Mapping[Any], ...] = (ACCOUNTS, ORDERS, GADGETS, SESSIONS)
 ALL_TABLES: tuple[Table, ...] = (BANK, GADGETS_TABLE)
+
+
+@dataclass
+class Thing:
+    """Keys with a separator between two holes: the injectivity contract (ADR 0009)."""
+
+    a: str
+    b: str
+    label: str = ""
+    kind: str | None = None
+    day: str = "d"
+    hits: int = 0
+
+
+KEYS_TABLE = Table(
+    "contract_keys",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=[GlobalIndex("by_kind", partition_key="gsi1pk", sort_key="gsi1sk")],
+)
+
+THINGS: Mapping[Thing] = Mapping(
+    Thing,
+    KEYS_TABLE,
+    key=Key(pk="T#{a}#{b}", sk="THING"),
+    # `kind` is not the last hole: a value holding '#' would make the index key ambiguous.
+    index_keys={"by_kind": Key(pk="KIND#{kind}#{day}", sk="T#{a}#{b}")},
+    counters=["hits"],
+)
+
+ALL_MAPPINGS += (THINGS,)
+ALL_TABLES += (KEYS_TABLE,)

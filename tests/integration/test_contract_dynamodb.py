@@ -16,6 +16,7 @@ from persistence.testing.contract import (
 )
 from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_lifecycle import LifecycleContract
+from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
@@ -29,6 +30,8 @@ class TestDynamoDBBackend(
     LimitsContract,
     CursorContract,
     LifecycleContract,
+    KeysContract,
+    VersionlessContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

@@ -14,6 +14,7 @@ from persistence.testing.contract import (
 )
 from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_lifecycle import LifecycleContract
+from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
@@ -27,6 +28,8 @@ class TestInMemoryBackend(
     LimitsContract,
     CursorContract,
     LifecycleContract,
+    KeysContract,
+    VersionlessContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
