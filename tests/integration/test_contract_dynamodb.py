@@ -14,6 +14,7 @@ from persistence.testing.contract import (
     RepositoryContract,
     UnitOfWorkContract,
 )
+from persistence.testing.contract_batches import BatchContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
@@ -27,6 +28,7 @@ class TestDynamoDBBackend(
     DerivedValuesContract,
     LimitsContract,
     UpdateSemanticsContract,
+    BatchContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

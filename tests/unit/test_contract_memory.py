@@ -12,6 +12,7 @@ from persistence.testing.contract import (
     RepositoryContract,
     UnitOfWorkContract,
 )
+from persistence.testing.contract_batches import BatchContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
@@ -25,6 +26,7 @@ class TestInMemoryBackend(
     DerivedValuesContract,
     LimitsContract,
     UpdateSemanticsContract,
+    BatchContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
