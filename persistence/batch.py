@@ -1,10 +1,22 @@
-"""BatchWriteItem without losing items: chunks of 25, retries of UnprocessedItems, a full report.
+"""BatchWriteItem without losing items: chunks of 25, retries, and an exact report.
 
 Every request is validated before the first one is sent (nothing is written on bad input).
-Unprocessed requests are retried with bounded exponential backoff and full jitter; what is still
-unprocessed after the last attempt, together with what was never sent, is reported in
-`BatchIncomplete.unprocessed` (the caller's own objects: aggregates or key dicts), so a batch
-never silently drops an item.
+Each chunk gets `backoff.attempts` calls, with bounded exponential backoff and full jitter
+between them (`persistence.retry.Backoff`). A call is retried for what DynamoDB left unprocessed,
+and for a failure that may pass (`persistence.retry.is_transient`: throttling, 5xx, a connection
+error or timeout, once botocore's own retries are spent). When a chunk is still not written
+after its last attempt, the batch stops and raises `BatchIncomplete`, chained (`from`) to the
+last error if there was one. `BatchIncomplete.unprocessed` lists, as the caller's own objects
+(the aggregates given to `put_many`, the key dicts given to `delete_many`), that chunk's
+requests not written followed by everything never sent: what was written and what is listed
+are together exactly the input, and never overlap. (One caveat DynamoDB imposes: when the
+connection drops after the server applied a call, the listed requests may have been written;
+puts and deletes are idempotent, so writing them again is safe.)
+
+A failure that will not pass (a refused request, a missing table, access denied) is not
+retried. Before anything was written it propagates unchanged, as any AWS error does; once part
+of the batch is written it raises `BatchIncomplete` as above, so the caller still learns what
+is left.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from .errors import BatchIncomplete, ValidationError
 from .keyid import key_id
 from .logs import get_logger
 from .mapping import Mapping
-from .retry import Backoff
+from .retry import Backoff, error_code, is_transient
 from .unit_of_work import checked_item, new_item_assign
 
 log = get_logger(__name__)
@@ -61,7 +73,7 @@ def write_batch(
     progress: Progress | None = None,
 ) -> None:
     """Send `requests` (already validated) in chunks of 25; raise BatchIncomplete with the
-    origins of everything not written when a chunk stays unprocessed after the last attempt."""
+    origins of everything not written when a chunk cannot be written (see the module's doc)."""
     total = len(requests)
     written = [0]
 
@@ -72,16 +84,23 @@ def write_batch(
 
     for start in range(0, total, limits.MAX_BATCH_WRITE):
         chunk = list(requests[start : start + limits.MAX_BATCH_WRITE])
-        left = _write_chunk(backend, table, chunk, backoff, on_written)
-        if left:
-            never_sent = requests[start + len(chunk) :]
-            raise BatchIncomplete(
-                f"BatchWriteItem on {table!r}: {len(left)} requests still unprocessed after "
-                f"{backoff.attempts} attempts and {len(never_sent)} not sent; {written[0]} of "
-                f"{total} were written. Retry the listed ones later (throttling: raise capacity "
-                "or slow down)",
-                [r.origin for r in left] + [r.origin for r in never_sent],
-            )
+        left, error = _write_chunk(backend, table, chunk, backoff, on_written)
+        if not left:
+            continue
+        if error is not None and not is_transient(error) and written[0] == 0:
+            raise error
+        never_sent = requests[start + len(chunk) :]
+        why = (
+            f"still unprocessed after {backoff.attempts} attempts"
+            if error is None
+            else f"not written: the last attempt failed with {error_code(error)}"
+        )
+        raise BatchIncomplete(
+            f"BatchWriteItem on {table!r}: {len(left)} requests {why}, and {len(never_sent)} "
+            f"not sent; {written[0]} of {total} were written. `unprocessed` lists the others; "
+            "retry them later (throttling: raise capacity or slow down)",
+            [r.origin for r in left] + [r.origin for r in never_sent],
+        ) from error
 
 
 def _write_chunk(
@@ -90,23 +109,33 @@ def _write_chunk(
     chunk: list[Request],
     backoff: Backoff,
     on_written: Callable[[int], None],
-) -> list[Request]:
-    """Write one chunk, retrying its unprocessed requests; returns those never written."""
+) -> tuple[list[Request], Exception | None]:
+    """Write one chunk, retrying what is unprocessed and transient failures; returns the
+    requests never written, and the error of the last attempt if it failed."""
     pending = chunk
+    error: Exception | None = None
     for attempt in range(backoff.attempts):
         if attempt:
             backoff.wait(attempt - 1)
         by_action = {id(r.action): r for r in pending}
-        unprocessed = backend.batch_write({table: [r.action for r in pending]}).get(table, [])
+        try:
+            unprocessed = backend.batch_write({table: [r.action for r in pending]}).get(table, [])
+        except Exception as exc:  # what batch_write raises is the backend's, and varies
+            error = exc
+            if not is_transient(exc):
+                return pending, exc
+            log.debug("batch_write_error", table=table, error=error_code(exc), attempt=attempt)
+            continue
+        error = None
         left = [by_action[id(a)] for a in unprocessed if id(a) in by_action]
         if len(left) != len(unprocessed):
             raise AssertionError("the backend returned requests that were not sent")
         on_written(len(pending) - len(left))
         if not left:
-            return []
+            return [], None
         log.debug("batch_write_retry", table=table, unprocessed=len(left), attempt=attempt)
         pending = left
-    return pending
+    return pending, error
 
 
 def put_requests(mapping: Mapping[Any], aggregates: Iterable[Any], now: datetime) -> list[Request]:

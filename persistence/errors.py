@@ -139,7 +139,16 @@ class InvalidCursor(PersistenceError, ValueError):
 
 
 class BatchIncomplete(PersistenceError):
-    """A batch still had unprocessed requests after the last retry; nothing was silently dropped."""
+    """A batch could not do all it was asked after its last retry; nothing was silently dropped.
+
+    `unprocessed` lists exactly what was not done, as the caller's own objects and in the order
+    given: the aggregates for `put_many`, the key dicts for `delete_many` and `get_many`, the raw
+    items for `persistence.tables.write_batch`. Everything else was written (read, for
+    `get_many`, which then returns nothing). When the batch stopped on an error (throttling, 5xx
+    or a connection error that outlasted the retries, or a final error once part of the batch
+    was written) that error is chained as `__cause__`; without one, DynamoDB kept returning
+    the listed requests as unprocessed.
+    """
 
     def __init__(self, message: str, unprocessed: Sequence[Any]) -> None:
         self.unprocessed = list(unprocessed)

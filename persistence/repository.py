@@ -24,7 +24,7 @@ from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .planner import Plan, plan
-from .retry import Backoff
+from .retry import Backoff, error_code, is_transient
 from .specification import Spec
 
 if TYPE_CHECKING:
@@ -133,8 +133,16 @@ class Repository(Generic[T]):
     def get_many(
         self, keys: Iterable[MappingABC[str, Any]], *, consistent: bool = False
     ) -> list[T]:
-        """BatchGetItem in chunks of 100, in the order of `keys`; keys not stored are left out."""
-        wire_keys = [self.mapping.key_from_fields(k) for k in keys]
+        """BatchGetItem in chunks of 100, in the order of `keys`; keys not stored are left out.
+
+        Unprocessed keys, and failures that may pass (throttling, 5xx, connection errors: see
+        `persistence.retry.is_transient`), are retried with the repository's backoff. Keys
+        still not read after the last attempt raise BatchIncomplete (chained to the last
+        error, if any): its `unprocessed` lists the key dicts given whose items were not read
+        (that chunk's leftovers and every later chunk), in the order given; nothing is returned
+        then. Other errors propagate unchanged."""
+        given = list(keys)
+        wire_keys = [self.mapping.key_from_fields(k) for k in given]
         unique: dict[tuple[Any, ...], dict[str, Wire]] = {}
         for k in wire_keys:
             unique.setdefault(key_id(k), k)
@@ -142,8 +150,22 @@ class Repository(Generic[T]):
         pending = list(unique.values())
         for start in range(0, len(pending), limits.MAX_BATCH_GET):
             chunk = pending[start : start + limits.MAX_BATCH_GET]
-            for item in self._batch_get_chunk(chunk, consistent):
+            items, unread, error = self._batch_get_chunk(chunk, consistent)
+            for item in items:
                 found[key_id({a: item[a] for a in self.mapping.table.key_attributes()})] = item
+            if unread:
+                later = pending[start + limits.MAX_BATCH_GET :]
+                missing = {key_id(k) for k in [*unread, *later]}
+                why = (
+                    f"still unprocessed after {self._backoff.attempts} attempts"
+                    if error is None
+                    else f"not read: the last attempt failed with {error_code(error)}"
+                )
+                raise BatchIncomplete(
+                    f"BatchGetItem on {self.mapping.table.name!r}: {len(unread)} keys {why}, "
+                    f"and {len(later)} not requested; `unprocessed` lists them",
+                    [k for k, w in zip(given, wire_keys, strict=True) if key_id(w) in missing],
+                ) from error
         out = []
         for k in wire_keys:
             stored = found.get(key_id(k))
@@ -153,25 +175,34 @@ class Repository(Generic[T]):
                     out.append(aggregate)
         return out
 
-    def _batch_get_chunk(self, keys: list[dict[str, Wire]], consistent: bool) -> list[Item]:
+    def _batch_get_chunk(
+        self, keys: list[dict[str, Wire]], consistent: bool
+    ) -> tuple[list[Item], list[dict[str, Wire]], Exception | None]:
+        """(items read, keys never read, the last attempt's error if it failed)."""
         table = self.mapping.table.name
         items: list[Item] = []
         request = {table: keys}
+        error: Exception | None = None
         for attempt in range(self._backoff.attempts):
-            found, unprocessed = self.backend.batch_get(request, consistent)
+            if attempt:
+                self._backoff.wait(attempt - 1)
+            try:
+                found, unprocessed = self.backend.batch_get(request, consistent)
+            except Exception as exc:  # what batch_get raises is the backend's, and varies
+                if not is_transient(exc):
+                    raise
+                error = exc
+                log.debug("batch_get_error", table=table, error=error_code(exc), attempt=attempt)
+                continue
+            error = None
             items.extend(found.get(table, []))
             if not unprocessed.get(table):
-                return items
+                return items, [], None
             request = {table: unprocessed[table]}
             log.debug(
                 "batch_get_retry", table=table, unprocessed=len(request[table]), attempt=attempt
             )
-            self._backoff.wait(attempt)
-        raise BatchIncomplete(
-            f"BatchGetItem on {table!r} still had {len(request[table])} unprocessed keys after "
-            f"{self._backoff.attempts} attempts",
-            request[table],
-        )
+        return items, request[table], error
 
     def plan(
         self,

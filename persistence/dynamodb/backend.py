@@ -1,8 +1,15 @@
-"""DynamoDBBackend: the backend contract over a boto3 DynamoDB client."""
+"""DynamoDBBackend: the backend contract over a boto3 DynamoDB client.
+
+A request DynamoDB refuses as invalid (ValidationException, or a transaction cancelled because
+one of its actions is invalid) raises `persistence.errors.ValidationError`, as the in-memory store
+does for the same request; the server's message is kept, prefixed so the reader knows DynamoDB
+said it, and the ClientError is chained. Every other AWS error passes through unchanged.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -10,6 +17,7 @@ from botocore.exceptions import ClientError
 from .. import wirejson
 from ..actions import Action, Check, Delete, Meaning, Put, Update
 from ..backend import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..errors import ValidationError
 from ..keyid import key_id
 from ..marshal import Item, Wire
 from ..planner import Plan
@@ -42,7 +50,7 @@ class DynamoDBBackend:
     # ------------------------------------------------------------------ reads
 
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
-        with fastpath.ours(self.fast_path):
+        with _refusals(), fastpath.ours(self.fast_path):
             response = self.client.get_item(
                 TableName=table, Key=dict(key), ConsistentRead=consistent
             )
@@ -57,7 +65,7 @@ class DynamoDBBackend:
             for table, keys in requests.items()
             if keys
         }
-        with fastpath.ours(self.fast_path):
+        with _refusals(), fastpath.ours(self.fast_path):
             response = self.client.batch_get_item(RequestItems=request)
         found: dict[str, list[Item]] = response.get("Responses", {})
         unprocessed = {
@@ -109,7 +117,7 @@ class DynamoDBBackend:
             request["ReturnConsumedCapacity"] = "TOTAL"
         builder.attach(request)
         call = self.client.query if plan.operation == "Query" else self.client.scan
-        with fastpath.ours(self.fast_path):
+        with _refusals(), fastpath.ours(self.fast_path):
             response = call(**request)
         return ReadResult(
             response.get("Items", []),
@@ -136,17 +144,22 @@ class DynamoDBBackend:
             with fastpath.ours(self.fast_path):
                 self.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ValidationException":
+                raise _validation_error(exc) from exc
+            if code != "TransactionCanceledException":
                 raise
             raw = exc.response.get("CancellationReasons") or _reasons_from_message(
                 exc.response.get("Error", {}).get("Message", ""), len(actions)
             )
-            raise Cancelled(
-                [
-                    RawReason(r.get("Code", "None"), r.get("Message"), _item(r.get("Item")))
-                    for r in raw
-                ]
-            ) from None
+            reasons = [
+                RawReason(r.get("Code", "None"), r.get("Message"), _item(r.get("Item")))
+                for r in raw
+            ]
+            invalid = _invalid_action(actions, reasons)
+            if invalid is not None:
+                raise invalid from exc
+            raise Cancelled(reasons) from None
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
         request = _request(action)
@@ -164,8 +177,11 @@ class DynamoDBBackend:
             else:
                 raise TypeError("a ConditionCheck only exists inside a transaction")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
                 raise ConditionalCheckFailed(_item(exc.response.get("Item"))) from None
+            if code == "ValidationException":
+                raise _validation_error(exc) from exc
             raise
         attributes: Item | None = response.get("Attributes")
         return attributes
@@ -178,7 +194,8 @@ class DynamoDBBackend:
                     request.setdefault(table, []).append({"PutRequest": {"Item": action.item}})
                 else:
                     request.setdefault(table, []).append({"DeleteRequest": {"Key": action.key}})
-        response = self.client.batch_write_item(RequestItems=request)
+        with _refusals():
+            response = self.client.batch_write_item(RequestItems=request)
         unprocessed: BatchRequests = {}
         by_key = {
             table: {self._identity(table, a): a for a in actions}
@@ -203,6 +220,46 @@ class DynamoDBBackend:
         if names is None:  # an unregistered table: only an identical echo matches
             return kind, wirejson.dumps(source)
         return kind, key_id({n: source[n] for n in names if n in source})
+
+
+def _validation_error(exc: ClientError) -> ValidationError:
+    message = exc.response.get("Error", {}).get("Message") or "no message"
+    return ValidationError(f"DynamoDB refused the request (ValidationException): {message}")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """ValidationException -> ValidationError (chained); other errors unchanged."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+        raise _validation_error(exc) from exc
+
+
+def _invalid_action(
+    actions: Sequence[Action], reasons: Sequence[RawReason]
+) -> ValidationError | None:
+    """DynamoDB cancels a transaction with the reason ValidationError for an action it refuses
+    (a document path under a missing parent, a type mismatch, an item grown past 400 KB...; see
+    TransactionCanceledException in the API reference). That is bad input, not a race: it
+    raises ValidationError as the in-memory store does. A failed condition is reported first,
+    as the store checks every condition before it applies anything."""
+    codes = {r.code for r in reasons}
+    if "ValidationError" not in codes or "ConditionalCheckFailed" in codes:
+        return None
+    for action, reason in zip(actions, reasons, strict=False):
+        if reason.code == "ValidationError":
+            meaning = action.meaning
+            where = meaning.aggregate_type or action.table
+            if meaning.aggregate_type:
+                where = f"{where} {meaning.key}"
+            return ValidationError(
+                f"DynamoDB refused the transaction (ValidationError on {where}): "
+                f"{reason.message or 'no message'}"
+            )
+    return ValidationError("DynamoDB refused the transaction (ValidationError)")
 
 
 def _item(value: Any) -> Item | None:

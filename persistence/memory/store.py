@@ -29,6 +29,7 @@ from .updates import apply_clauses
 
 _TOKEN_TTL_SECONDS = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes
 _READ_UNIT_BYTES = 4096  # one strongly consistent read unit
+_UNCHANGED: Any = object()  # a staged ConditionCheck: the item stays as it is
 
 
 def _sort_value(wire: Wire | None) -> tuple[int, Any]:
@@ -240,8 +241,17 @@ class InMemoryStore:
                     reasons.append(RawReason("None"))
             if failed:
                 raise Cancelled(reasons)
-            for action in actions:
-                self._apply(action)
+            # Every new item is computed before any is stored: an update DynamoDB refuses (a
+            # document path under a missing parent...) fails the whole transaction, nothing is
+            # written.
+            staged = [self._staged(action) for action in actions]
+            for data, kid, new in staged:
+                if new is _UNCHANGED:
+                    continue
+                if new is None:
+                    data.items.pop(kid, None)
+                else:
+                    data.items[kid] = new
             self._tokens[token] = (now, fingerprint)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
@@ -276,26 +286,36 @@ class InMemoryStore:
             return {}
 
     def _apply(self, action: Action) -> Item | None:
+        data, kid, new = self._staged(action)
+        if new is _UNCHANGED:
+            return None
+        if new is None:
+            data.items.pop(kid, None)
+            return None
+        data.items[kid] = new
+        stored: Item = new
+        return stored
+
+    def _staged(self, action: Action) -> tuple[_TableData, tuple[Any, ...], Any]:
+        """(table, key id, the item after `action`: None when deleted, _UNCHANGED for a
+        ConditionCheck), without storing it; raises ValidationError as DynamoDB would."""
         data = self._data(action.table)
         if isinstance(action, Put):
             key = self._key(data, action.item)
-            data.items[_key_id(key)] = copy.deepcopy(action.item)
-            return action.item
+            return data, _key_id(key), copy.deepcopy(action.item)
         key = self._key(data, action.key)
         kid = _key_id(key)
         if isinstance(action, Delete):
-            data.items.pop(kid, None)
-            return None
+            return data, kid, None
         if isinstance(action, Update):
             current = data.items.get(kid) or copy.deepcopy(dict(key))
             updated = apply_clauses(current, action.clauses)
             for attr, value in key.items():
                 if updated.get(attr) != value:
                     raise ValidationError(f"an update cannot change key attribute {attr!r}")
-            data.items[kid] = updated
-            return updated
+            return data, kid, updated
         assert isinstance(action, Check)
-        return None
+        return data, kid, _UNCHANGED
 
 
 def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:

@@ -14,9 +14,28 @@ from ..validation import number_text
 
 
 def apply_clauses(item: Item, clauses: list[Clause]) -> Item:
+    """The item after one UpdateExpression; raises ValidationError where DynamoDB refuses it.
+
+    DynamoDB resolves every path of an update against the item as it was before the update
+    (the paths cannot overlap, so only list indexes can be affected by the order): `REMOVE l[0],
+    l[1], l[2]` on [1, 2, 3, 4, 5] leaves [4, 5], and `SET l[1] = :v REMOVE l[0]` replaces the
+    original second element. So element removals run last (highest index first), after the other
+    clauses, and SETs past the end of a list append in index order, as the developer guide says
+    ("the elements are sorted in order by element number"). A path under a missing parent, or
+    through a value of the wrong type, is refused for REMOVE as for SET ("The document path
+    provided in the update expression is invalid for update"); REMOVE of a missing map key or of
+    an index past the end of an existing list changes nothing.
+    """
     out = copy.deepcopy(item)
+    removals: list[Path] = []
+    appends: list[tuple[Path, Wire]] = []
     for clause in clauses:
-        if isinstance(clause, SetValue):
+        if isinstance(clause, Remove) and isinstance(clause.path[-1], int):
+            _container(out, clause.path)  # the list must exist and be a list
+            removals.append(clause.path)
+        elif isinstance(clause, SetValue | SetIfNotExists) and _past_the_end(out, clause.path):
+            appends.append((clause.path, clause.value))
+        elif isinstance(clause, SetValue):
             _set(out, clause.path, copy.deepcopy(clause.value))
         elif isinstance(clause, SetIfNotExists):
             if resolve(out, clause.path) is None:
@@ -43,7 +62,22 @@ def apply_clauses(item: Item, clauses: list[Clause]) -> Item:
                 _remove(out, clause.path)
             else:
                 _set(out, clause.path, remaining)
+    # Removals against the original indexes: highest first, so no removal shifts another.
+    for path in sorted(removals, key=lambda p: p[-1], reverse=True):
+        holder = _container(out, path)
+        index = path[-1]
+        assert isinstance(index, int)
+        if index < len(holder):
+            del holder[index]
+    for path, value in sorted(appends, key=lambda a: a[0][-1]):
+        _container(out, path).append(copy.deepcopy(value))
     return out
+
+
+def _past_the_end(item: Item, path: Path) -> bool:
+    """A SET of a list element beyond the list's end (DynamoDB appends it)."""
+    last = path[-1]
+    return isinstance(last, int) and last >= len(_container(item, path))
 
 
 def _container(item: Item, path: Path) -> Any:
@@ -59,10 +93,16 @@ def _container(item: Item, path: Path) -> Any:
     last = path[-1]
     if isinstance(last, int):
         if "L" not in parent:
-            raise ValidationError(f"{path_text(path[:-1])} is not a list")
+            raise ValidationError(
+                f"the document path {path_text(path)} is invalid for update: "
+                f"{path_text(path[:-1])} is not a list"
+            )
         return parent["L"]
     if "M" not in parent:
-        raise ValidationError(f"{path_text(path[:-1])} is not a map")
+        raise ValidationError(
+            f"the document path {path_text(path)} is invalid for update: "
+            f"{path_text(path[:-1])} is not a map"
+        )
     return parent["M"]
 
 
@@ -79,10 +119,9 @@ def _set(item: Item, path: Path, value: Wire) -> None:
 
 
 def _remove(item: Item, path: Path) -> None:
-    try:
-        holder = _container(item, path)
-    except ValidationError:
-        return
+    """REMOVE of a map key or top-level attribute (list elements are removed by apply_clauses).
+    A missing parent is an error, as on DynamoDB; a missing key is not."""
+    holder = _container(item, path)
     last = path[-1]
     if isinstance(last, int):
         if last < len(holder):

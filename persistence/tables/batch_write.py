@@ -1,4 +1,4 @@
-"""BatchWriteItem of raw items: chunks of at most 25 and retries of unprocessed items."""
+"""BatchWriteItem of raw items: chunks of at most 25, retries, and an exact report."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import BatchIncomplete, ValidationError
-from ..retry import Backoff
+from ..retry import Backoff, error_code, is_transient
 from .schema import Client
 
 Item = dict[str, Any]
@@ -35,24 +35,44 @@ def _chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[
 def write_batch(
     client: Client, table: str, items: Sequence[Item], *, backoff: Backoff | None = None
 ) -> None:
-    """Put up to 25 raw items with one BatchWriteItem, retrying UnprocessedItems with bounded
-    exponential backoff and full jitter; BatchIncomplete lists what still failed."""
+    """Put up to 25 raw items with one BatchWriteItem, retrying UnprocessedItems and transient
+    failures (throttling, 5xx, connection errors: `persistence.retry.is_transient`) with
+    bounded exponential backoff and full jitter: the first call and `backoff.attempts` retries.
+
+    When items are still not written after that, BatchIncomplete (chained to the last error,
+    if any) lists them in `unprocessed` as raw items: the caller's own for a failed call, as
+    DynamoDB echoed them for UnprocessedItems. The others were written. A failure that will not
+    pass (a refused request, a missing table) is not retried; it propagates unchanged when
+    nothing was written yet, and as BatchIncomplete otherwise."""
     if len(items) > BATCH_WRITE_LIMIT:
         raise ValidationError(
             f"BatchWriteItem takes at most {BATCH_WRITE_LIMIT} items, got {len(items)}"
         )
     backoff = backoff or Backoff()
-    requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+    pending: list[Item] = list(items)
+    error: Exception | None = None
     for attempt in range(backoff.attempts + 1):
-        response = client.batch_write_item(RequestItems={table: requests})
-        requests = (response.get("UnprocessedItems") or {}).get(table, [])
-        if not requests:
+        if attempt:
+            backoff.wait(attempt - 1)
+        requests = [{"PutRequest": {"Item": item}} for item in pending]
+        try:
+            response = client.batch_write_item(RequestItems={table: requests})
+        except Exception as exc:  # a client's errors vary; only transient ones are retried
+            error = exc
+            if is_transient(exc):
+                continue
+            if len(pending) == len(items):
+                raise
+            break
+        error = None
+        left = (response.get("UnprocessedItems") or {}).get(table, [])
+        pending = [entry["PutRequest"]["Item"] for entry in left]
+        if not pending:
             return
-        if attempt < backoff.attempts:
-            backoff.wait(attempt)
+    why = "the last attempt failed with " + error_code(error) if error else "the table is throttled"
     raise BatchIncomplete(
-        f"{len(requests)} of {len(items)} item(s) were still unprocessed by BatchWriteItem on "
-        f"{table!r} after {backoff.attempts} retries: the table is throttled; raise its write "
-        "capacity and rerun (a copy with a checkpoint resumes)",
-        requests,
-    )
+        f"{len(pending)} of {len(items)} item(s) were not written by BatchWriteItem on "
+        f"{table!r} after {attempt} retries ({why}): raise the table's write capacity and "
+        "rerun (a copy with a checkpoint resumes)",
+        pending,
+    ) from error

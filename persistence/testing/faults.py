@@ -9,7 +9,12 @@ library sent (operation names, and the ClientRequestToken of every TransactWrite
   TransactionCanceledException), raises `EndpointConnectionError` (nothing sent) or sends the
   request itself and then raises `ConnectionClosedError` (the server applied it, the response is
   lost); `before-call`/`after-call` of BatchWriteItem hold requests back and report them as
-  UnprocessedItems, as DynamoDB does under throttling.
+  UnprocessedItems, as DynamoDB does under throttling, and those of BatchGetItem hold keys back
+  as UnprocessedKeys. BatchWriteItem and BatchGetItem faults are met once per call as the
+  library makes it (botocore's own retries never see them): a fault there stands for one that
+  outlasted botocore's retries.
+- A fault with `after=n` lets the first n calls of its operation through: "chunk 2 fails for
+  good" is `connection_error("BatchWriteItem", times=1000, after=1)`.
 - `FaultyBackend(backend, plan)` wraps any `Backend` (the in-memory store) and raises the same
   botocore exceptions, so one scenario runs on both backends.
 
@@ -55,26 +60,38 @@ class Fault:
     code: str = "ProvisionedThroughputExceededException"
     status: int = 400
     reasons: tuple[str, ...] = ()
-    keep: int = 0  # unprocessed: how many requests of each batch are written
+    keep: int = 0  # unprocessed: how many requests (or keys) of each batch are served
+    after: int = 0  # let this many calls of the operation through first
     fired: int = 0
+    passed: int = 0
 
 
 def throttle(
-    operation: str, times: int = 1, code: str = "ProvisionedThroughputExceededException"
+    operation: str,
+    times: int = 1,
+    code: str = "ProvisionedThroughputExceededException",
+    *,
+    after: int = 0,
 ) -> Fault:
     """Answer with a throttling error (ThrottlingException, RequestLimitExceeded...)."""
-    return Fault(operation, "throttle", times, code=code, status=400)
+    return Fault(operation, "throttle", times, code=code, status=400, after=after)
 
 
 def server_error(
-    operation: str, times: int = 1, code: str = "InternalServerError", status: int = 500
+    operation: str,
+    times: int = 1,
+    code: str = "InternalServerError",
+    status: int = 500,
+    *,
+    after: int = 0,
 ) -> Fault:
-    return Fault(operation, "server_error", times, code=code, status=status)
+    """An error answer; with a 4xx status and another code, any AWS error (a final one)."""
+    return Fault(operation, "server_error", times, code=code, status=status, after=after)
 
 
-def connection_error(operation: str, times: int = 1) -> Fault:
+def connection_error(operation: str, times: int = 1, *, after: int = 0) -> Fault:
     """The connection fails before the request is sent: nothing is applied."""
-    return Fault(operation, "connection_error", times)
+    return Fault(operation, "connection_error", times, after=after)
 
 
 def lost_response(operation: str, times: int = 1) -> Fault:
@@ -82,9 +99,12 @@ def lost_response(operation: str, times: int = 1) -> Fault:
     return Fault(operation, "lost_response", times)
 
 
-def unprocessed(operation: str = "BatchWriteItem", times: int = 1, keep: int = 0) -> Fault:
-    """Write only the first `keep` requests of the batch; return the rest as unprocessed."""
-    return Fault(operation, "unprocessed", times, keep=keep)
+def unprocessed(
+    operation: str = "BatchWriteItem", times: int = 1, keep: int = 0, *, after: int = 0
+) -> Fault:
+    """Serve only the first `keep` requests of the batch (BatchWriteItem) or keys (BatchGetItem);
+    return the rest as UnprocessedItems / UnprocessedKeys."""
+    return Fault(operation, "unprocessed", times, keep=keep, after=after)
 
 
 def cancel(
@@ -127,6 +147,9 @@ class FaultPlan:
         with self._lock:
             for fault in self.faults:
                 if fault.operation == operation and fault.fired < fault.times:
+                    if fault.passed < fault.after:
+                        fault.passed += 1
+                        continue
                     fault.fired += 1
                     return fault
             return None
@@ -239,6 +262,12 @@ class FaultInjector:
         events.register_first(
             "after-call.dynamodb.BatchWriteItem", self._after_batch, unique_id=self._id("after")
         )
+        events.register_first(
+            "before-call.dynamodb.BatchGetItem", self._before_get, unique_id=self._id("get")
+        )
+        events.register_first(
+            "after-call.dynamodb.BatchGetItem", self._after_get, unique_id=self._id("after-get")
+        )
 
     def _id(self, what: str) -> str:
         return f"persistence-faults-{what}-{id(self)}"
@@ -248,6 +277,8 @@ class FaultInjector:
         events.unregister("before-send.dynamodb", unique_id=self._id("send"))
         events.unregister("before-call.dynamodb.BatchWriteItem", unique_id=self._id("call"))
         events.unregister("after-call.dynamodb.BatchWriteItem", unique_id=self._id("after"))
+        events.unregister("before-call.dynamodb.BatchGetItem", unique_id=self._id("get"))
+        events.unregister("after-call.dynamodb.BatchGetItem", unique_id=self._id("after-get"))
 
     def __enter__(self) -> FaultPlan:
         return self.plan
@@ -258,7 +289,7 @@ class FaultInjector:
     # before-send: one HTTP attempt (botocore's own retries included)
     def _before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
         operation = event_name.rsplit(".", 1)[-1]
-        if operation == "BatchWriteItem":
+        if operation in ("BatchWriteItem", "BatchGetItem"):
             return None  # counted (and faulted) once per call, in before-call
         body = _body_of(request)
         token = body.get("ClientRequestToken") if operation == "TransactWriteItems" else None
@@ -310,7 +341,7 @@ class FaultInjector:
         if fault.kind == "connection_error":
             raise EndpointConnectionError(endpoint_url=params.get("url", ""))
         if fault.kind == "lost_response":
-            raise NotImplementedError("lost_response on BatchWriteItem: use the memory backend")
+            raise NotImplementedError(f"lost_response on {fault.operation}: use the memory backend")
         error = _error_body(fault, 0)
         http = _response(params.get("url", ""), fault.status, error)
         parsed = {
@@ -327,6 +358,38 @@ class FaultInjector:
         unprocessed_items = parsed.setdefault("UnprocessedItems", {})
         for table, entries in held.items():
             unprocessed_items.setdefault(table, []).extend(entries)
+
+    def _before_get(self, params: dict[str, Any], **_: Any) -> Any:
+        self._held.keys = None
+        fault = self.plan.next("BatchGetItem")
+        if fault is None:
+            return None
+        if fault.kind != "unprocessed":
+            return self._batch_error(fault, params)
+        body = _body_of(params)
+        kept: dict[str, Any] = {}
+        held: dict[str, Any] = {}
+        n = 0
+        for table, entry in body.get("RequestItems", {}).items():
+            for key in entry.get("Keys", []):
+                target = kept if n < fault.keep else held
+                target.setdefault(table, {**entry, "Keys": []})["Keys"].append(key)
+                n += 1
+        for entry in held.values():
+            entry["Keys"] = [{k: _decode(v) for k, v in key.items()} for key in entry["Keys"]]
+        if not kept:
+            answer = {"Responses": {t: [] for t in held}, "UnprocessedKeys": held}
+            return _response(params.get("url", ""), 200, {}), answer
+        body["RequestItems"] = kept
+        params["body"] = json.dumps(body).encode("utf-8")
+        self._held.keys = held
+        return None
+
+    def _after_get(self, parsed: dict[str, Any], **_: Any) -> None:
+        held = getattr(self._held, "keys", None)
+        self._held.keys = None
+        if held:
+            parsed.setdefault("UnprocessedKeys", {}).update(held)
 
 
 def inject(client: Any, plan: FaultPlan, *, emulate_idempotency: bool = False) -> FaultInjector:
@@ -380,9 +443,24 @@ class FaultyBackend:
     ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
         fault = self.plan.next("BatchGetItem")
         self._before("BatchGetItem", fault)
-        result = self.inner.batch_get(requests, consistent)
-        self._after(fault)
-        return result
+        if fault is None or fault.kind != "unprocessed":
+            result = self.inner.batch_get(requests, consistent)
+            self._after(fault)
+            return result
+        kept: dict[str, list[Mapping[str, Wire]]] = {}
+        held: dict[str, list[dict[str, Wire]]] = {}
+        n = 0
+        for table, keys in requests.items():
+            for key in keys:
+                if n < fault.keep:
+                    kept.setdefault(table, []).append(key)
+                else:
+                    held.setdefault(table, []).append(dict(key))
+                n += 1
+        found, left = self.inner.batch_get(kept, consistent) if kept else ({}, {})
+        for table, keys in left.items():
+            held.setdefault(table, []).extend(keys)
+        return found, held
 
     def read(self, plan: Plan, **kwargs: Any) -> ReadResult:
         operation = plan.operation

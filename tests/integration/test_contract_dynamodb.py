@@ -17,6 +17,8 @@ from persistence.testing.contract import (
 from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
+from persistence.testing.contract_batches import BatchContract
+from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
@@ -32,6 +34,8 @@ class TestDynamoDBBackend(
     LifecycleContract,
     KeysContract,
     VersionlessContract,
+    UpdateSemanticsContract,
+    BatchContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

@@ -437,8 +437,79 @@ def test_unprocessed_items_are_retried_then_reported() -> None:
     stuck = Throttled(times=99)
     with pytest.raises(BatchIncomplete, match="1 of 25 item") as error:
         ops.write_batch(stuck, "t", items, backoff=backoff)
-    assert error.value.unprocessed == [{"PutRequest": {"Item": {"pk": {"S": "24"}}}}]
+    assert error.value.unprocessed == [{"pk": {"S": "24"}}]  # the raw item, not the request
     assert len(stuck.calls) == 4  # the first call and three retries
+
+
+class Failing:
+    """A client whose BatchWriteItem leaves `unprocessed` requests back once, then raises
+    `error` on the next `times` calls."""
+
+    def __init__(self, error: Exception, times: int, unprocessed: int = 0) -> None:
+        self.error, self.times, self.unprocessed = error, times, unprocessed
+        self.calls: list[int] = []
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        requests = RequestItems["t"]
+        self.calls.append(len(requests))
+        if len(self.calls) == 1 and self.unprocessed:
+            return {"UnprocessedItems": {"t": requests[-self.unprocessed :]}}
+        if len(self.calls) - bool(self.unprocessed) <= self.times:
+            raise self.error
+        return {"UnprocessedItems": {}}
+
+
+def _aws_error(code: str, status: int) -> Exception:
+    from botocore.exceptions import ClientError
+
+    response: Any = {
+        "Error": {"Code": code, "Message": code},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "BatchWriteItem")
+
+
+def test_transient_failures_of_a_batch_write_are_retried_then_reported() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    items = [{"pk": {"S": str(n)}} for n in range(25)]
+    delays: list[float] = []
+    backoff = Backoff(attempts=3, base=0.1, cap=1.0, sleep=delays.append)
+
+    recovering = Failing(EndpointConnectionError(endpoint_url="http://x"), times=2)
+    ops.write_batch(recovering, "t", items, backoff=backoff)
+    assert recovering.calls == [25, 25, 25] and len(delays) == 2
+
+    error = _aws_error("InternalServerError", 500)
+    down = Failing(error, times=99, unprocessed=3)
+    with pytest.raises(BatchIncomplete, match=r"3 of 25 item.*InternalServerError") as raised:
+        ops.write_batch(down, "t", items, backoff=backoff)
+    assert raised.value.unprocessed == items[-3:]  # exactly what the first call left
+    assert raised.value.__cause__ is error
+    assert down.calls == [25, 3, 3, 3]  # the first call and three retries
+
+    throttled = Failing(_aws_error("ThrottlingException", 400), times=99)
+    with pytest.raises(BatchIncomplete, match="25 of 25") as raised:
+        ops.write_batch(throttled, "t", items, backoff=backoff)
+    assert raised.value.unprocessed == items and len(throttled.calls) == 4
+
+
+def test_a_final_failure_of_a_batch_write_is_not_retried() -> None:
+    from botocore.exceptions import ClientError
+
+    items = [{"pk": {"S": str(n)}} for n in range(25)]
+    backoff = Backoff(attempts=3, sleep=lambda _: None)
+    missing = _aws_error("ResourceNotFoundException", 400)
+    client = Failing(missing, times=99)
+    with pytest.raises(ClientError) as raised:  # nothing written: the AWS error as it is
+        ops.write_batch(client, "t", items, backoff=backoff)
+    assert raised.value is missing and client.calls == [25]
+
+    partly = Failing(missing, times=99, unprocessed=4)
+    with pytest.raises(BatchIncomplete) as incomplete:  # part written: what is left is listed
+        ops.write_batch(partly, "t", items, backoff=backoff)
+    assert incomplete.value.unprocessed == items[-4:] and incomplete.value.__cause__ is missing
+    assert partly.calls == [25, 4]
 
 
 # ---------------------------------------------------------------------------------- CloudFormation

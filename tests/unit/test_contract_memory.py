@@ -15,6 +15,8 @@ from persistence.testing.contract import (
 from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
+from persistence.testing.contract_batches import BatchContract
+from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
@@ -30,6 +32,8 @@ class TestInMemoryBackend(
     LifecycleContract,
     KeysContract,
     VersionlessContract,
+    UpdateSemanticsContract,
+    BatchContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
