@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from . import numbers
 from .errors import ValidationError
 from .validation import number_text, parse_number
 
@@ -341,7 +342,7 @@ def _number_converter(tp: type) -> TypeConverter:
                 return int(text)
             except ValueError:
                 number = parse_number(text)
-                if number != number.to_integral_value():
+                if not numbers.is_integer(number):
                     raise ValidationError(f"{text} is not an integer") from None
                 return int(number)
 

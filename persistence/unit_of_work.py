@@ -24,7 +24,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from . import limits
+from . import limits, numbers
 from .actions import Action, AddValue, Check, Clause, Delete, Meaning, Put, Remove, SetValue, Update
 from .backend import Backend, Cancelled, ConditionalCheckFailed, RawReason
 from .cursor import CursorSigner
@@ -298,7 +298,11 @@ class UnitOfWork:
         wire_key = mapping.key_from_fields(key)
         ident = self._ident(mapping, wire_key)
         pending = self._increments.setdefault(ident, _Increment(mapping, wire_key))
-        pending.deltas[field_name] = pending.deltas.get(field_name, Decimal(0)) + Decimal(by)
+        pending.deltas[field_name] = numbers.add(
+            pending.deltas.get(field_name, Decimal(0)),
+            by,
+            f"{mapping.name}.{field_name} increments",
+        )
 
     def check(self, aggregate_type: type[Any], key: MappingABC[str, Any], spec: Spec) -> None:
         """Commit only if `spec` holds for the stored aggregate (a ConditionCheck)."""
@@ -502,15 +506,17 @@ class UnitOfWork:
             if isinstance(action, Put) and entry is not None:
                 for f, d in deltas.items():
                     value = getattr(entry.aggregate, f) or 0
-                    action.item[f] = {"N": _number(Decimal(value) + d)}
-                    existing.assign[f] = _like(value, Decimal(value) + d)
+                    new = _counter_sum(mapping, f, value, d)
+                    action.item[f] = {"N": _number(new)}
+                    existing.assign[f] = _like(value, new)
                 return
             if isinstance(action, Update):
                 merged: dict[str, Decimal] = dict(deltas)
                 kept: list[Clause] = []
                 for clause in action.clauses:
                     if isinstance(clause, AddValue) and clause.path[0] in merged:
-                        merged[str(clause.path[0])] += Decimal(clause.value["N"])
+                        name = str(clause.path[0])
+                        merged[name] = _counter_sum(mapping, name, merged[name], clause.value["N"])
                     else:
                         kept.append(clause)
                 kept.extend(AddValue((f,), {"N": _number(d)}) for f, d in merged.items() if d)
@@ -518,7 +524,7 @@ class UnitOfWork:
                 if entry is not None:
                     for f, d in deltas.items():
                         value = getattr(entry.aggregate, f) or 0
-                        existing.assign[f] = _like(value, Decimal(value) + d)
+                        existing.assign[f] = _like(value, _counter_sum(mapping, f, value, d))
                 return
             raise ValidationError(
                 f"{mapping.name}: increment() and remove() of the same aggregate in one commit"
@@ -540,8 +546,9 @@ class UnitOfWork:
             p.new_snapshot = dict(entry.snapshot or {})
             for f, d in deltas.items():
                 value = getattr(entry.aggregate, f) or 0
-                p.assign[f] = _like(value, Decimal(value) + d)
-                p.new_snapshot[f] = {"N": _number(Decimal(value) + d)}
+                new = _counter_sum(mapping, f, value, d)
+                p.assign[f] = _like(value, new)
+                p.new_snapshot[f] = {"N": _number(new)}
         planned.append(p)
         by_ident[ident] = p
 
@@ -628,7 +635,10 @@ def _diff(mapping: Mapping[Any], snapshot: Item, item: Item) -> tuple[list[Claus
             continue
         old = snapshot.get(name)
         if name in counters:
-            delta = Decimal(value["N"]) - (Decimal(old["N"]) if old and "N" in old else Decimal(0))
+            before = Decimal(old["N"]) if old and "N" in old else Decimal(0)
+            delta = numbers.sub(
+                Decimal(value["N"]), before, f"{mapping.name}.{name}: the counter's change"
+            )
             if delta:
                 counter_clauses.append(AddValue((name,), {"N": _number(delta)}))
             continue
@@ -640,14 +650,22 @@ def _diff(mapping: Mapping[Any], snapshot: Item, item: Item) -> tuple[list[Claus
             if name in counters:
                 old_n = snapshot[name].get("N")
                 if old_n is not None and Decimal(old_n):
-                    counter_clauses.append(AddValue((name,), {"N": _number(-Decimal(old_n))}))
+                    counter_clauses.append(
+                        AddValue((name,), {"N": _number(numbers.neg(Decimal(old_n)))})
+                    )
                 continue
             clauses.append(Remove((name,)))
     return clauses, counter_clauses
 
 
 def _number(value: Decimal) -> str:
-    return str(int(value)) if value == value.to_integral_value() else str(value)
+    return numbers.plain(value)
+
+
+def _counter_sum(mapping: Mapping[Any], name: str, value: Any, delta: Decimal | str) -> Decimal:
+    # What DynamoDB's ADD will store, computed as exactly as DynamoDB does: a sum it would refuse
+    # is refused here, before anything is sent.
+    return numbers.add(Decimal(value), Decimal(delta), f"{mapping.name}.{name}: the counter")
 
 
 def _like(original: Any, value: Decimal) -> Any:

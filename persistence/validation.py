@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import limits
 from .errors import ValidationError
 
 Item = dict[str, dict[str, Any]]
-
-_CONTEXT = Context(prec=limits.MAX_NUMBER_DIGITS + 2)
 
 
 def number_text(value: Any, where: str) -> str:
@@ -65,8 +63,9 @@ def significant_digits(value: Decimal) -> int:
 
 
 def parse_number(text: str) -> Decimal:
+    # Construction from text is exact and context-free; a context's create_decimal would round.
     try:
-        return _CONTEXT.create_decimal(text)
+        return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the server never sends these
         raise ValidationError(f"not a DynamoDB number: {text!r}") from exc
 

@@ -13,6 +13,12 @@ class InvalidAmount(DomainError):
     code = "invalid_amount"
 
 
+class BalanceOutOfRange(DomainError):
+    """The balance would need more digits than it can be stored with exactly."""
+
+    code = "balance_out_of_range"
+
+
 class InsufficientFunds(DomainError):
     code = "insufficient_funds"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import decimal
 import enum
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,6 +15,7 @@ from . import events
 from .errors import (
     AccountNotEmpty,
     AccountNotOpen,
+    BalanceOutOfRange,
     CurrencyMismatch,
     DomainError,
     InsufficientFunds,
@@ -19,21 +23,67 @@ from .errors import (
     SameAccount,
 )
 
-# Amounts are in a currency's major unit with at most two decimals (cents).
+# Amounts are in a currency's major unit with at most two decimals (cents), positive, and at
+# most MAX_AMOUNT per operation (a deposit, a withdrawal, a transfer, an overdraft limit).
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1000000000.00")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+# Balances are stored as DynamoDB numbers: 38 significant digits, kept exactly or refused, never
+# rounded (Python's default context keeps 28 digits and would round a deposit of 0.01 into a
+# large balance away). The same rules as persistence.numbers.CONTEXT, restated here so the
+# domain imports no persistence (a test keeps the two in step).
+BALANCE_CONTEXT = decimal.Context(
+    prec=38,
+    Emax=125,
+    Emin=-130,
+    traps=[
+        decimal.InvalidOperation,
+        decimal.Overflow,
+        decimal.Underflow,
+        decimal.Subnormal,
+        decimal.Inexact,
+    ],
+)
 
 
-def money(value: Decimal | int | str) -> Decimal:
-    """A positive amount with at most two decimals, or InvalidAmount."""
-    try:
+def money(value: object, what: str = "an amount", *, zero_allowed: bool = False) -> Decimal:
+    """A positive amount (or zero, when allowed) with at most two decimals and at most
+    MAX_AMOUNT, or InvalidAmount saying what is wrong. Text must be a plain decimal number."""
+    if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
+        amount = Decimal(value)  # exact: construction from text rounds nothing
+    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
         amount = Decimal(value)
-    except ArithmeticError:
-        raise InvalidAmount(f"{value!r} is not an amount") from None
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidAmount(f"an amount must be positive, got {value}")
-    if amount != amount.quantize(CENT):
-        raise InvalidAmount(f"an amount has at most two decimals, got {value}")
+    else:
+        raise InvalidAmount(f"{what} must be a decimal number such as 12.50, got {_shown(value)}")
+    # Checked in this order, with comparisons only (exact, and cheap for 1E+999999999).
+    if not amount.is_finite():
+        raise InvalidAmount(f"{what} must be a finite number, got {_shown(value)}")
+    if amount < 0 or (amount == 0 and not zero_allowed):
+        qualifier = "zero or positive" if zero_allowed else "positive"
+        raise InvalidAmount(f"{what} must be {qualifier}, got {_shown(value)}")
+    if amount > MAX_AMOUNT:
+        raise InvalidAmount(f"{what} is at most {MAX_AMOUNT:,}, got {_shown(value)}")
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent < -2 and any(digits[exponent + 2 :]):
+        raise InvalidAmount(f"{what} has at most two decimals, got {_shown(value)}")
     return amount
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _balance(account_id: str, result: Callable[[], Decimal]) -> Decimal:
+    try:
+        return result()
+    except decimal.DecimalException:
+        raise BalanceOutOfRange(
+            f"account {account_id}: the balance would need more than 38 digits to be kept "
+            "exactly; the operation is refused"
+        ) from None
 
 
 class AccountStatus(enum.Enum):
@@ -68,15 +118,21 @@ class Account:
     def open(
         cls, account_id: str, owner: str, currency: str, overdraft_limit: Decimal = Decimal("0")
     ) -> Account:
-        if overdraft_limit < 0:
-            raise InvalidAmount("an overdraft limit cannot be negative")
+        overdraft_limit = money(overdraft_limit, "an overdraft limit", zero_allowed=True)
         account = cls(account_id, owner, currency.upper(), overdraft_limit=overdraft_limit)
         account.events.append(events.AccountOpened(account_id, owner, account.currency))
         return account
 
     @property
     def available(self) -> Decimal:
-        return self.balance + self.overdraft_limit
+        limit = self.overdraft_limit
+        return _balance(self.account_id, lambda: BALANCE_CONTEXT.add(self.balance, limit))
+
+    def _plus(self, amount: Decimal) -> Decimal:
+        return _balance(self.account_id, lambda: BALANCE_CONTEXT.add(self.balance, amount))
+
+    def _minus(self, amount: Decimal) -> Decimal:
+        return _balance(self.account_id, lambda: BALANCE_CONTEXT.subtract(self.balance, amount))
 
     def _require_open(self) -> None:
         if self.status is not AccountStatus.OPEN:
@@ -91,7 +147,7 @@ class Account:
     def deposit(self, amount: Decimal) -> None:
         amount = money(amount)
         self._require_open()
-        self.balance += amount
+        self.balance = self._plus(amount)
         self.deposits += 1
         self.events.append(
             events.MoneyDeposited(self.account_id, self.owner, amount, self.currency)
@@ -101,14 +157,16 @@ class Account:
         amount = money(amount)
         self._require_open()
         self._require_funds(amount)
-        self.balance -= amount
+        self.balance = self._minus(amount)
         self.withdrawals += 1
         self.events.append(
             events.MoneyWithdrawn(self.account_id, self.owner, amount, self.currency)
         )
 
     def _require_funds(self, amount: Decimal) -> None:
-        if amount > self.available:
+        # amount - overdraft_limit is exact (both are bounded cents), so no sum of a large
+        # balance is needed to compare.
+        if BALANCE_CONTEXT.subtract(amount, self.overdraft_limit) > self.balance:
             raise InsufficientFunds(
                 f"account {self.account_id} can spend {self.available} {self.currency}, "
                 f"not {amount}"
@@ -160,6 +218,8 @@ def transfer(
         target._require_open()
         source._require_currency(target.currency)
         source._require_funds(amount)
+        # Both new balances first: a refusal leaves both accounts as they were.
+        new_source, new_target = source._minus(amount), target._plus(amount)
     except DomainError as rule:
         rejected = Transfer(
             transfer_id,
@@ -182,8 +242,7 @@ def transfer(
             )
         )
         return rejected
-    source.balance -= amount
-    target.balance += amount
+    source.balance, target.balance = new_source, new_target
     done = Transfer(
         transfer_id,
         source.account_id,

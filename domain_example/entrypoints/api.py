@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -29,6 +29,7 @@ from ..domain.errors import (
     DomainError,
     IdempotencyKeyReused,
 )
+from ..domain.model import money
 from ..service_layer import queries
 
 log = structlog.get_logger(__name__)
@@ -96,13 +97,9 @@ def text(data: dict[str, Any], name: str, default: str | None = None) -> str:
 
 
 def amount(data: dict[str, Any], name: str = "amount", default: Any = None) -> Decimal:
-    value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise BadRequest(f"'{name}' must be a number or a decimal string")
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise BadRequest(f"'{name}' is not a number: {value!r}") from None
+    """An amount checked by the domain's money rules at the door: anything else (1e27, NaN, a
+    bool, 0.001, a word) is a 422 invalid_amount before it reaches a handler or a log line."""
+    return money(data.get(name, default), f"'{name}'", zero_allowed=name == "overdraft_limit")
 
 
 def limit_of(request: Request) -> int:

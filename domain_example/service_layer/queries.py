@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import persistence as p
+from persistence import numbers
 
 from ..adapters import specifications as specs
 from ..adapters.mappings import TRANSFERS_IN, TRANSFERS_OUT
@@ -98,4 +99,5 @@ def total_balance(uow: p.UnitOfWork, account_ids: list[str]) -> Decimal:
     """Sum of the balances of some accounts, read in one BatchGetItem."""
     with uow:
         keys = [{"account_id": a} for a in account_ids]
-        return sum((a.balance for a in uow.repository(Account).get_many(keys)), Decimal(0))
+        # Summed at DynamoDB's 38 digits: exact, or a ValidationError rather than a rounded total.
+        return numbers.total(a.balance for a in uow.repository(Account).get_many(keys))

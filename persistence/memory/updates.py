@@ -6,11 +6,11 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+from .. import numbers
 from ..actions import AddValue, Clause, DeleteFromSet, ListAppend, Remove, SetIfNotExists, SetValue
 from ..errors import ValidationError
 from ..marshal import Item, Wire
 from ..specification import Path, path_text, resolve
-from ..validation import number_text
 
 
 def apply_clauses(item: Item, clauses: list[Clause]) -> Item:
@@ -137,13 +137,10 @@ def _add(current: Wire | None, delta: Wire, path: Path) -> Wire:
             return dict(delta)
         if "N" not in current:
             raise ValidationError(f"ADD a number to {path_text(path)}, which is not a number")
-        total = Decimal(current["N"]) + Decimal(delta["N"])
-        text = (
-            str(int(total))
-            if total == total.to_integral_value()
-            else format(total.normalize(), "f")
+        total = numbers.add(
+            Decimal(current["N"]), Decimal(delta["N"]), f"ADD to {path_text(path)}:"
         )
-        return {"N": number_text(Decimal(text), "ADD")}
+        return {"N": numbers.plain(total)}
     if tag in ("SS", "NS", "BS"):
         if current is None:
             return dict(delta)

@@ -176,3 +176,23 @@ THINGS: Mapping[Thing] = Mapping(
 
 ALL_MAPPINGS += (THINGS,)
 ALL_TABLES += (KEYS_TABLE,)
+
+
+@dataclass
+class Tally:
+    """Number counters at DynamoDB's full 38 digits (the numbers contract)."""
+
+    tally_id: str
+    total: Decimal = Decimal("0")
+    count: int = 0
+    note: str = ""
+
+
+TALLIES: Mapping[Tally] = Mapping(
+    Tally,
+    BANK,
+    key=Key(pk="TALLY#{tally_id}", sk="TALLY"),
+    counters=["total", "count"],
+)
+
+ALL_MAPPINGS = (*ALL_MAPPINGS, TALLIES)

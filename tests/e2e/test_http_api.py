@@ -108,7 +108,7 @@ def test_paging_through_an_owner_s_accounts(api: Api) -> None:
         ("POST", "/accounts", b"{not json", 400, "bad_request"),
         ("POST", "/accounts", b"[1, 2]", 400, "bad_request"),
         ("POST", "/accounts", b'{"owner": "x"}', 400, "bad_request"),
-        ("POST", "/accounts/a1/deposits", b'{"amount": true}', 400, "bad_request"),
+        ("POST", "/accounts/a1/deposits", b'{"amount": true}', 422, "invalid_amount"),
         ("POST", "/accounts/a1/deposits", b'{"amount": "-5"}', 422, "invalid_amount"),
         ("POST", "/accounts/zz/deposits", b'{"amount": "5"}', 404, "account_not_found"),
         ("GET", "/owners/x/accounts?limit=1000", None, 400, "bad_request"),
@@ -152,3 +152,61 @@ def test_freeze_and_close(api: Api) -> None:
     status, closed = api.call("POST", "/accounts/e1/close")
     assert (status, closed["status"]) == (200, "closed")
     assert api.call("GET", "/accounts/e1")[0] == 404
+
+
+# Every amount that is not positive cents up to 1,000,000,000.00 (docs/tour.md, Amounts): a 422 with
+# a message, never a 500 (1e999999999 used to reach Decimal.quantize and fail with a trace).
+BAD_AMOUNTS = [
+    b"1e27",
+    b"1e999999999",
+    b'"1e999999999"',
+    b"99999999999999999999999999999999999999",
+    b'"99999999999999999999999999999999999999"',
+    b"NaN",
+    b'"NaN"',
+    b"Infinity",
+    b'"-Infinity"',
+    b'"-5"',
+    b"0",
+    b'"0.00"',
+    b'"abc"',
+    b'"5_000"',
+    b'" 5"',
+    b"true",
+    b"null",
+    b"[1]",
+    b"0.001",
+    b'"1000000000.01"',
+]
+
+
+def test_an_amount_out_of_the_rules_is_a_422_with_a_message(api: Api) -> None:
+    open_funded(api, "a1", "ann", "10")
+    open_funded(api, "b1", "ben", "0")
+    endpoints = [
+        ("/accounts/a1/deposits", b""),
+        ("/accounts/a1/withdrawals", b""),
+        ("/transfers", b', "from_account": "a1", "to_account": "b1"'),
+    ]
+    for raw in BAD_AMOUNTS:
+        for path, extra in endpoints:
+            got, body = api.call("POST", path, raw=b'{"amount": ' + raw + extra + b"}")
+            assert (got, body["error"]) == (422, "invalid_amount"), (path, raw, body)
+            assert "'amount'" in body["message"], body
+        limit = raw if raw not in (b"0", b'"0.00"', b"null") else b'"-1"'
+        status, body = api.call(
+            "POST",
+            "/accounts",
+            raw=b'{"owner": "x", "currency": "EUR", "overdraft_limit": ' + limit + b"}",
+        )
+        assert (status, body["error"]) == (422, "invalid_amount"), (raw, body)
+    status, body = api.call("GET", "/accounts/a1")
+    assert (status, body["balance"]) == (200, "10")
+
+
+def test_the_largest_amount_is_accepted_exactly(api: Api) -> None:
+    open_funded(api, "a1", "ann", "1000000000.00")
+    status, body = api.call("POST", "/accounts/a1/deposits", {"amount": "0.01"})
+    assert status == 200
+    status, body = api.call("GET", "/accounts/a1")
+    assert body["balance"] == "1000000000.01"

@@ -144,3 +144,15 @@ def test_the_module_handler_builds_its_container_once_per_warm_container(
         assert "import" in lambda_handlers.COLD_START.phases
     finally:
         lambda_handlers.application.reset()
+
+
+def test_an_amount_out_of_the_rules_is_a_client_error(handler: Handler) -> None:
+    handler(
+        rest_event("POST", "/accounts", {"account_id": "a1", "owner": "o", "currency": "EUR"}),
+        Context(),
+    )
+    for raw in ('{"amount": 1e999999999}', '{"amount": "NaN"}', '{"amount": 0.001}'):
+        event = {**rest_event("POST", "/accounts/a1/deposits"), "body": raw}
+        response = handler(event, Context())
+        body = json.loads(response["body"])
+        assert (response["statusCode"], body["error"]) == (422, "invalid_amount"), raw

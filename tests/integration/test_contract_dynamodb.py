@@ -19,6 +19,7 @@ from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_batches import BatchContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
+from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
@@ -36,7 +37,25 @@ class TestDynamoDBBackend(
     VersionlessContract,
     UpdateSemanticsContract,
     BatchContract,
+    NumbersContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:
         return DynamoDBHarness(dynamodb_client, ALL_MAPPINGS, ALL_TABLES)
+
+    # moto bug (moto 5.2.5, moto/dynamodb/models/dynamo_type.py DynamoType.__add__): an ADD whose
+    # operand text holds a "." is computed in Python's default 28-digit decimal context and
+    # rounded silently; DynamoDB keeps 38 digits ("Numbers can have up to 38 digits of
+    # precision", Developer Guide, Supported data types and naming rules > Number). Integer
+    # operands are exact on moto, so the other numbers contract tests run.
+    _MOTO_ROUNDS = pytest.mark.xfail(
+        strict=True, reason="moto computes fractional ADD in a 28-digit context"
+    )
+
+    @_MOTO_ROUNDS
+    def test_update_builder_add_keeps_38_digits(self, harness: Harness) -> None:
+        super().test_update_builder_add_keeps_38_digits(harness)
+
+    @_MOTO_ROUNDS
+    def test_loaded_counter_change_is_exact(self, harness: Harness) -> None:
+        super().test_loaded_counter_change_is_exact(harness)

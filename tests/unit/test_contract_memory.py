@@ -17,6 +17,7 @@ from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_batches import BatchContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
+from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
@@ -34,6 +35,7 @@ class TestInMemoryBackend(
     VersionlessContract,
     UpdateSemanticsContract,
     BatchContract,
+    NumbersContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:

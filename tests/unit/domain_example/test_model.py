@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import decimal
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from domain_example.domain import errors, events
-from domain_example.domain.model import Account, AccountStatus, TransferStatus, money, transfer
+from domain_example.domain.model import (
+    BALANCE_CONTEXT,
+    MAX_AMOUNT,
+    Account,
+    AccountStatus,
+    TransferStatus,
+    money,
+    transfer,
+)
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -82,3 +91,73 @@ def test_a_transfer_to_the_same_account_is_a_bad_request() -> None:
     a = account()
     with pytest.raises(errors.SameAccount):
         transfer(a, a, Decimal("1"), "t1", NOW)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e27",
+        Decimal("1e27"),
+        "1e999999999",
+        Decimal("1e999999999"),
+        Decimal("1e-999999999"),
+        "9" * 38,
+        10**38 - 1,
+        Decimal("NaN"),
+        Decimal("sNaN"),
+        Decimal("-Infinity"),
+        "Infinity",
+        Decimal("-5"),
+        0,
+        "0.00",
+        "five",
+        "5_000",
+        True,
+        1.5,
+        None,
+        "0.001",
+        Decimal("1000000000.01"),
+    ],
+)
+def test_money_refuses_anything_but_positive_cents_up_to_the_maximum(value: object) -> None:
+    with pytest.raises(errors.InvalidAmount) as refused:
+        money(value)
+    assert len(str(refused.value)) < 120  # a clear message, not an echo of a huge input
+
+
+def test_money_accepts_cents_up_to_the_maximum() -> None:
+    assert money("1000000000.00") == MAX_AMOUNT
+    assert money("0.01") == Decimal("0.01")
+    assert money(Decimal("12.500")) == Decimal("12.5")
+    assert money(7) == 7
+
+
+def test_a_deposit_into_a_large_balance_changes_it_exactly() -> None:
+    a = account(balance=str(10**30))
+    a.deposit(Decimal("0.01"))
+    assert str(a.balance) == "1000000000000000000000000000000.01"
+    assert a.deposits == 1
+
+
+def test_a_deposit_beyond_what_can_be_stored_exactly_is_refused() -> None:
+    a = account(balance=str(10**36))
+    with pytest.raises(errors.BalanceOutOfRange, match="38 digits"):
+        a.deposit(Decimal("0.01"))
+    assert (a.balance, a.deposits, a.events) == (Decimal(10**36), 0, [])
+
+
+def test_a_transfer_into_a_balance_beyond_the_limit_is_rejected_and_moves_nothing() -> None:
+    source, target = account("a1", "100"), account("b1", str(10**36))
+    done = transfer(source, target, Decimal("0.01"), "t1", NOW)
+    assert (done.status, done.reason) == (TransferStatus.REJECTED, "balance_out_of_range")
+    assert (source.balance, target.balance) == (Decimal("100"), Decimal(10**36))
+
+
+def test_the_balance_context_is_the_librarys_number_context() -> None:
+    from persistence import numbers
+
+    mine, library = BALANCE_CONTEXT, numbers.CONTEXT
+    assert (mine.prec, mine.Emax, mine.Emin) == (library.prec, library.Emax, library.Emin)
+    assert {s for s, on in mine.traps.items() if on} == {
+        s for s, on in library.traps.items() if on
+    } - {decimal.DivisionByZero, decimal.FloatOperation}
