@@ -12,12 +12,12 @@ from persistence.testing.contract import (
     RepositoryContract,
     UnitOfWorkContract,
 )
-from persistence.testing.contract_cursor import CursorContract
-from persistence.testing.contract_lifecycle import LifecycleContract
-from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_batches import BatchContract
-from persistence.testing.contract_updates import UpdateSemanticsContract
+from persistence.testing.contract_cursor import CursorContract
+from persistence.testing.contract_keys import KeysContract, VersionlessContract
+from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
+from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
