@@ -16,6 +16,7 @@ the in-memory evaluation instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,6 +172,16 @@ class SpecOperandsContract:
         # A key attribute as a BETWEEN bound counts as naming it, too.
         assert _found(harness, IN_G & attr("low").between(attr("rank"), attr("high"))) == _g(1, 2)
         assert _found(harness, attr("group") == attr("name")) == _s(4)
+        # What DynamoDB requires of every Query sent (moto checks neither): the key condition is
+        # the partition equality on a value, and the filter names no key attribute.
+        for request in harness.log.of("Query"):
+            names = request.get("ExpressionAttributeNames", {})
+            key_names = {names[n] for n in re.findall(r"#n\d+", request["KeyConditionExpression"])}
+            assert key_names == {"group"}, request
+            filter_names = {
+                names[n] for n in re.findall(r"#n\d+", request.get("FilterExpression", ""))
+            }
+            assert not filter_names & {"group", "rank"}, request
 
     def test_conditions_with_path_and_size_operands(self, harness: Harness) -> None:
         _seed(harness)
