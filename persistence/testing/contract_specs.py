@@ -260,7 +260,7 @@ class SpecOperandsContract:
             (lambda: attr("low") <= {"a": 1}, "orders only"),
             (lambda: attr("low").between(False, True), "orders only"),
             (lambda: attr("low").between(attr("high"), {1, 2}), "orders only"),
-            (lambda: attr("name").begins_with(attr("alias")), "begins_with takes"),
+            (lambda: attr("name").begins_with(attr("alias")), "begins_with takes"),  # type: ignore[arg-type]
             (lambda: attr("items").contains(attr("low")), "contains takes"),
             (lambda: attr("items").contains(attr("low").size()), "contains takes"),
             (lambda: attr("low").is_in([1, attr("high")]), "is_in takes"),
