@@ -169,7 +169,7 @@ class _Comparable:
         raise NotImplementedError
 
     def _cmp(self, op: Op, value: Any) -> Comparison:
-        return Comparison(self._left(), op, _operand(value))
+        return Comparison(self._left(), op, _operand(value, _OPS_TEXT[op]))
 
     def __eq__(self, value: object) -> Comparison:  # type: ignore[override]
         return self._cmp("==", value)
@@ -190,7 +190,7 @@ class _Comparable:
         return self._cmp(">=", value)
 
     def between(self, low: Any, high: Any) -> Between:
-        return Between(self._left(), _operand(low), _operand(high))
+        return Between(self._left(), _operand(low, "between"), _operand(high, "between"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,40 +213,158 @@ class Value:
     wire: Wire = field(compare=False)
 
     @classmethod
-    def of(cls, value: Any) -> Value:
+    def of(cls, value: Any, where: str = "a comparison") -> Value:
         if value is None:
             raise ValidationError(
                 "comparing with None matches nothing in DynamoDB; use .not_exists() or .exists()"
             )
-        return cls(value, to_wire(value))
+        _refuse_spec_objects(value, where)
+        if _looks_like_wire(value):
+            raise ValidationError(
+                f"{where} got {value!r}, which looks like a DynamoDB wire value: pass the plain "
+                "Python value (e.g. 'x', not {'S': 'x'}); the library marshals it"
+            )
+        try:
+            wire = to_wire(value)
+        except ValidationError as error:
+            raise ValidationError(f"{where}: {error} ({_ACCEPTED})") from None
+        return cls(value, wire)
 
 
 @dataclass(frozen=True)
 class PathOperand:
-    """Another attribute as the right-hand operand: attr("a") < attr("b")."""
+    """Another attribute as an operand: attr("a") < attr("b")."""
 
     path: Path
 
 
+# What a comparison or between accepts on either side. Anything else is refused when the spec is
+# built, so it can never be marshalled as a value and silently change the query.
 Operand = Value | PathOperand | Size
 Left = Path | Size
 
+_ACCEPTED = (
+    "a specification operand is another attribute p.attr(...), its size p.attr(...).size(), "
+    "or a value DynamoDB stores: str, int, Decimal, float, bool, bytes, a set, list, dict, "
+    "enum, date/datetime, UUID, a dataclass, or a type with a registered converter"
+)
+_OPS_TEXT = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_ORDERED = ("S", "N", "B")
+_WIRE_SHAPES: dict[str, type | tuple[type, ...]] = {
+    "S": str,
+    "N": str,
+    "B": (bytes, bytearray),
+    "BOOL": bool,
+    "NULL": bool,
+    "SS": list,
+    "NS": list,
+    "BS": list,
+    "L": list,
+    "M": dict,
+}
 
-def _operand(value: Any) -> Value | PathOperand:
+
+def _refuse_spec_objects(value: Any, where: str) -> None:
+    """A spec node, attribute or size inside a value would otherwise be marshalled as a map (they
+    are dataclasses) or fail with a converter error that hides the mistake."""
+    if isinstance(value, Spec | _Comparable | Value | PathOperand):
+        if isinstance(value, Spec):
+            what = "a specification"
+        elif isinstance(value, Attr):
+            what = repr(value)
+        elif isinstance(value, Size):
+            what = f"attr({path_text(value.path)!r}).size()"
+        else:
+            what = type(value).__name__
+        raise ValidationError(
+            f"{where} got {what} where a value belongs: " + _WHERE_ACCEPTED.get(where, _ACCEPTED)
+        )
+    if isinstance(value, Mapping):
+        for member in value.values():
+            _refuse_spec_objects(member, where)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for member in value:
+            _refuse_spec_objects(member, where)
+
+
+_WHERE_ACCEPTED = {
+    "begins_with": "begins_with takes a str or bytes value (not another attribute)",
+    "contains": "contains takes a value (not another attribute or a size)",
+    "is_in": "is_in takes a list of values (not attributes or sizes)",
+}
+
+
+def _looks_like_wire(value: Any) -> bool:
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    ((tag, inner),) = value.items()
+    shape = _WIRE_SHAPES.get(tag) if isinstance(tag, str) else None
+    return shape is not None and isinstance(inner, shape)
+
+
+def _operand(value: Any, where: str) -> Operand:
     if isinstance(value, Attr):
         return PathOperand(value.path)
-    return Value.of(value)
+    if isinstance(value, Size):
+        return value
+    return Value.of(value, f"the {where} operand" if where in _OPS_TEXT.values() else where)
+
+
+def _check_left(left: Any, where: str) -> None:
+    if isinstance(left, Size) or (isinstance(left, tuple) and left and isinstance(left[0], str)):
+        return
+    raise ValidationError(f"{where} needs an attribute path or a size() on its left, got {left!r}")
+
+
+def _check_operand(operand: Any, where: str) -> None:
+    if not isinstance(operand, Value | PathOperand | Size):
+        raise ValidationError(f"{where} cannot take {type(operand).__name__}: {_ACCEPTED}")
+
+
+def _check_ordered(operand: Operand, where: str) -> None:
+    """DynamoDB refuses an ordering comparison or BETWEEN on a literal it cannot order
+    ("Incorrect operand type for operator or function"): only S, N and B have an order."""
+    if isinstance(operand, Value):
+        tag = next(iter(operand.wire))
+        if tag not in _ORDERED:
+            raise ValidationError(
+                f"{where} orders only strings, numbers and bytes; {operand.value!r} is {tag}, "
+                "which DynamoDB refuses"
+            )
+
+
+def _check_distinct(left: Left, operands: Iterable[Operand], where: str) -> None:
+    """DynamoDB refuses a comparison whose two sides are the same document path: "The first
+    operand must be distinct from the remaining operands for this operator or function"."""
+    if isinstance(left, Size):
+        return
+    for operand in operands:
+        if isinstance(operand, PathOperand) and operand.path == left:
+            raise ValidationError(
+                f"{where} compares {path_text(left)!r} with itself, which DynamoDB refuses "
+                "(the first operand must be distinct from the others)"
+            )
 
 
 @dataclass(frozen=True, eq=False)
 class Comparison(Spec):
     left: Left
     op: Op
-    right: Value | PathOperand
+    right: Operand
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS_TEXT:
+            raise ValidationError(f"unknown comparison {self.op!r}")
+        where = f"the {_OPS_TEXT[self.op]} comparison"
+        _check_left(self.left, where)
+        _check_operand(self.right, where)
+        _check_distinct(self.left, (self.right,), where)
+        if self.op not in ("==", "!="):
+            _check_ordered(self.right, where)
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
-        a = _resolve_left(item, self.left)
-        b = _resolve_operand(item, self.right)
+        a = _resolve(item, self.left)
+        b = _resolve(item, self.right)
         if a is None or b is None:
             # DynamoDB: a missing operand is unequal to anything and fails every other operator.
             return self.op == "!="
@@ -254,20 +372,26 @@ class Comparison(Spec):
 
     def paths(self) -> Iterator[Path]:
         yield _left_path(self.left)
-        if isinstance(self.right, PathOperand):
-            yield self.right.path
+        yield from _operand_paths((self.right,))
 
 
 @dataclass(frozen=True, eq=False)
 class Between(Spec):
     left: Left
-    low: Value | PathOperand
-    high: Value | PathOperand
+    low: Operand
+    high: Operand
 
     def __post_init__(self) -> None:
+        _check_left(self.left, "between")
+        for bound in (self.low, self.high):
+            _check_operand(bound, "between")
+            _check_ordered(bound, "between")
+        # DynamoDB's rule names "the remaining operands": a bound that is the left path itself is
+        # refused (and `a BETWEEN a AND b` is only `a <= b` written confusingly).
+        _check_distinct(self.left, (self.low, self.high), "between")
         if isinstance(self.low, Value) and isinstance(self.high, Value):
             lo, hi = self.low.wire, self.high.wire
-            if next(iter(lo)) != next(iter(hi)) or next(iter(lo)) not in ("S", "N", "B"):
+            if next(iter(lo)) != next(iter(hi)):
                 raise ValidationError(
                     "between needs two bounds of the same type (str, number, bytes)"
                 )
@@ -278,15 +402,16 @@ class Between(Spec):
                 )
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
-        a = _resolve_left(item, self.left)
-        lo = _resolve_operand(item, self.low)
-        hi = _resolve_operand(item, self.high)
+        a = _resolve(item, self.left)
+        lo = _resolve(item, self.low)
+        hi = _resolve(item, self.high)
         if a is None or lo is None or hi is None:
             return False
         return compare(a, ">=", lo) and compare(a, "<=", hi)
 
     def paths(self) -> Iterator[Path]:
         yield _left_path(self.left)
+        yield from _operand_paths((self.low, self.high))
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,7 +420,8 @@ class BeginsWith(Spec):
     prefix: Value
 
     def __post_init__(self) -> None:
-        if next(iter(self.prefix.wire)) not in ("S", "B"):
+        _check_left(self.path, "begins_with")
+        if not isinstance(self.prefix, Value) or next(iter(self.prefix.wire)) not in ("S", "B"):
             raise ValidationError("begins_with needs a str or bytes prefix")
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
@@ -318,6 +444,13 @@ class BeginsWith(Spec):
 class Contains(Spec):
     path: Path
     operand: Value
+
+    def __post_init__(self) -> None:
+        _check_left(self.path, "contains")
+        if not isinstance(self.operand, Value):
+            raise ValidationError(
+                f"contains cannot take {type(self.operand).__name__}: {_ACCEPTED}"
+            )
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
         a = resolve(item, self.path)
@@ -347,6 +480,10 @@ class In(Spec):
     values: tuple[Value, ...]
 
     def __post_init__(self) -> None:
+        _check_left(self.left, "is_in")
+        for value in self.values:
+            if not isinstance(value, Value):
+                raise ValidationError(f"is_in cannot take {type(value).__name__}: {_ACCEPTED}")
         if not self.values:
             raise ValidationError("is_in needs at least one value")
         if len(self.values) > limits.MAX_IN_OPERANDS:
@@ -355,7 +492,7 @@ class In(Spec):
             )
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
-        a = _resolve_left(item, self.left)
+        a = _resolve(item, self.left)
         return a is not None and any(wire_equal(a, v.wire) for v in self.values)
 
     def paths(self) -> Iterator[Path]:
@@ -401,13 +538,17 @@ class Attr(_Comparable):
         raise TypeError("an attribute is not a condition: compare it, e.g. attr('x') == 1")
 
     def begins_with(self, prefix: str | bytes) -> BeginsWith:
-        return BeginsWith(self.path, Value.of(prefix))
+        return BeginsWith(self.path, Value.of(prefix, "begins_with"))
 
     def contains(self, value: Any) -> Contains:
-        return Contains(self.path, Value.of(value))
+        return Contains(self.path, Value.of(value, "contains"))
 
     def is_in(self, values: Iterable[Any]) -> In:
-        return In(self.path, tuple(Value.of(v) for v in values))
+        if isinstance(values, str | bytes | Mapping | Spec | _Comparable) or not isinstance(
+            values, Iterable
+        ):
+            raise ValidationError(f"is_in takes a list of values, got {values!r}")
+        return In(self.path, tuple(Value.of(v, "is_in") for v in values))
 
     def exists(self) -> Exists:
         return Exists(self.path)
@@ -458,24 +599,27 @@ def resolve(item: Mapping[str, Wire], path: Path) -> Wire | None:
     return found
 
 
-def _resolve_left(item: Mapping[str, Wire], left: Left) -> Wire | None:
-    if isinstance(left, Size):
-        value = resolve(item, left.path)
+def _resolve(item: Mapping[str, Wire], operand: Left | Operand) -> Wire | None:
+    """The wire value an operand stands for in `item`, None when DynamoDB would find nothing."""
+    if isinstance(operand, Value):
+        return operand.wire
+    if isinstance(operand, PathOperand):
+        return resolve(item, operand.path)
+    if isinstance(operand, Size):
+        value = resolve(item, operand.path)
         if value is None:
             return None
         (tag, inner), *_ = value.items()
-        if tag == "S":
-            return {"N": str(len(inner))}
-        if tag in ("B", "SS", "NS", "BS", "L", "M"):
+        if tag in ("S", "B", "SS", "NS", "BS", "L", "M"):
             return {"N": str(len(inner))}
         return None
-    return resolve(item, left)
+    return resolve(item, operand)
 
 
-def _resolve_operand(item: Mapping[str, Wire], operand: Value | PathOperand) -> Wire | None:
-    if isinstance(operand, Value):
-        return operand.wire
-    return resolve(item, operand.path)
+def _operand_paths(operands: Iterable[Operand]) -> Iterator[Path]:
+    for operand in operands:
+        if isinstance(operand, PathOperand | Size):
+            yield operand.path
 
 
 def _left_path(left: Left) -> Path:

@@ -23,6 +23,7 @@ from ..specification import (
     In,
     Not,
     NotExists,
+    Operand,
     Or,
     Path,
     PathOperand,
@@ -75,11 +76,24 @@ class ExpressionBuilder:
     def _left(self, left: Path | Size) -> str:
         if isinstance(left, Size):
             return f"size({self.path(left.path)})"
-        return self.path(left)
+        if isinstance(left, tuple):
+            return self.path(left)
+        raise ValidationError(f"cannot compile {left!r} as the left side of a condition")
 
-    def _operand(self, operand: Value | PathOperand) -> str:
+    def _operand(self, operand: Operand) -> str:
+        # Exhaustive on purpose: an operand of another kind must never reach `value()` and be
+        # sent as a literal (a size() sent as a map made the query silently wrong).
         if isinstance(operand, PathOperand):
             return self.path(operand.path)
+        if isinstance(operand, Size):
+            return f"size({self.path(operand.path)})"
+        if isinstance(operand, Value):
+            return self.value(operand.wire)
+        raise ValidationError(f"cannot compile {operand!r} as an operand of a condition")
+
+    def _literal(self, operand: Value) -> str:
+        if not isinstance(operand, Value):
+            raise ValidationError(f"cannot compile {operand!r} as a value of a condition")
         return self.value(operand.wire)
 
     def condition(self, spec: Spec) -> str:
@@ -97,11 +111,11 @@ class ExpressionBuilder:
                 f"AND {self._operand(spec.high)}"
             )
         if isinstance(spec, BeginsWith):
-            return f"begins_with({self.path(spec.path)}, {self.value(spec.prefix.wire)})"
+            return f"begins_with({self.path(spec.path)}, {self._literal(spec.prefix)})"
         if isinstance(spec, Contains):
-            return f"contains({self.path(spec.path)}, {self.value(spec.operand.wire)})"
+            return f"contains({self.path(spec.path)}, {self._literal(spec.operand)})"
         if isinstance(spec, In):
-            values = ", ".join(self.value(v.wire) for v in spec.values)
+            values = ", ".join(self._literal(v) for v in spec.values)
             return f"{self._left(spec.left)} IN ({values})"
         if isinstance(spec, Exists):
             return f"attribute_exists({self.path(spec.path)})"

@@ -19,6 +19,7 @@ from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
+from persistence.testing.contract_specs import SpecOperandsContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
@@ -38,6 +39,7 @@ class TestDynamoDBBackend(
     UpdateSemanticsContract,
     BatchContract,
     NumbersContract,
+    SpecOperandsContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

@@ -60,14 +60,17 @@ def _comparison(draw: Any) -> Spec:
         # where DynamoDB evaluates the comparison as false (unit tests cover that case).
         value = draw(small_text if name == "s" else st.one_of(small_int, small_dec))
     a = p.attr(name)
-    return {
-        "==": a == value,
-        "!=": a != value,
-        "<": a < value,
-        "<=": a <= value,
-        ">": a > value,
-        ">=": a >= value,
-    }[op]
+    # Built lazily: ordering a BOOL is refused when built, as DynamoDB refuses it.
+    build: dict[str, Any] = {
+        "==": lambda: a == value,
+        "!=": lambda: a != value,
+        "<": lambda: a < value,
+        "<=": lambda: a <= value,
+        ">": lambda: a > value,
+        ">=": lambda: a >= value,
+    }
+    spec: Spec = build[op]()
+    return spec
 
 
 @st.composite

@@ -17,6 +17,7 @@ from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
+from persistence.testing.contract_specs import SpecOperandsContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
@@ -36,6 +37,7 @@ class TestInMemoryBackend(
     UpdateSemanticsContract,
     BatchContract,
     NumbersContract,
+    SpecOperandsContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
