@@ -14,6 +14,7 @@ from typing import Any
 from dataclasses_json.core import _asdict, _decode_dataclass, _ExtendedEncoder
 
 from .errors import ValidationError
+from .validation import check_text
 
 
 def type_name(event_type: type) -> str:
@@ -29,7 +30,12 @@ class EventCodec:
 
     def encode(self, event: Any) -> tuple[str, str]:
         data = _asdict(event, False)  # type: ignore[no-untyped-call]
-        return type_name(type(event)), json.dumps(data, cls=_ExtendedEncoder)
+        name = type_name(type(event))
+        # Not ASCII-escaped: a lone surrogate would hide behind a "\\ud800" escape, be stored
+        # and come back to the relay; as text it is refused like in any other attribute.
+        payload = json.dumps(data, cls=_ExtendedEncoder, ensure_ascii=False)
+        check_text(payload, f"event {name}")
+        return name, payload
 
     def decode(self, name: str, payload: str) -> Any:
         event_type = self._types.get(name) or _import(name)

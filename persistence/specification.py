@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import limits
 from .errors import ValidationError
 from .marshal import Wire, class_converter, to_wire
+from .validation import attribute_size, check_text
 
 if TYPE_CHECKING:
     from .mapping import Mapping as AggregateMapping
@@ -61,6 +62,7 @@ def parse_path(text: str) -> Path:
             expect_name = True
     if pos != len(text) or expect_name:
         raise ValidationError(f"malformed attribute path {text!r}")
+    check_text(text, "attribute path")
     return tuple(out)
 
 
@@ -228,6 +230,9 @@ class Value:
             wire = to_wire(value)
         except ValidationError as error:
             raise ValidationError(f"{where}: {error} ({_ACCEPTED})") from None
+        if not isinstance(value, int | float | Decimal):
+            # Text that DynamoDB cannot take (not UTF-8) is refused where the spec is built.
+            attribute_size(wire, "specification value")
         return cls(value, wire)
 
 
@@ -572,8 +577,10 @@ def attr(name: str | Sequence[PathElement]) -> Attr:
     if not path or not isinstance(path[0], str):
         raise ValidationError("an attribute path must start with a name")
     for element in path:
-        if isinstance(element, str) and not element:
-            raise ValidationError("attribute names cannot be empty")
+        if isinstance(element, str):
+            if not element:
+                raise ValidationError("attribute names cannot be empty")
+            check_text(element, "attribute name")
     return Attr(path)
 
 

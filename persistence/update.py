@@ -42,7 +42,7 @@ from .mapping import Mapping
 from .marshal import Item, Wire, from_wire, to_wire, unwrap_optional
 from .specification import Path, Spec, all_of, attr, parse_path, path_text, validate_against
 from .unit_of_work import _timestamp, checked_item, raise_for_single
-from .validation import check_depth, check_key_value, item_size
+from .validation import attribute_size, check_depth, check_key_value
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -542,7 +542,9 @@ class UpdateBuilder(Generic[T, R]):
 
     def _list_wire(self, path: Path, values: list[Any]) -> Wire:
         if len(path) > 1:
-            return to_wire(values)
+            nested = to_wire(values)
+            _check_value(self.mapping, path, nested)
+            return nested
         info = self._info(str(path[0]), "a list operation")
         if info.converter.python not in (list, tuple):
             raise ValidationError(f"{self._where(path)} is not a list field")
@@ -583,6 +585,7 @@ class UpdateBuilder(Generic[T, R]):
             wire = to_wire(members)
         if wire is None or next(iter(wire)) not in ("SS", "NS", "BS"):
             raise ValidationError(f"{self._where(path)}: set members must be str, numbers or bytes")
+        _check_value(self.mapping, path, wire)
         return wire
 
     # -------------------------------------------------------------- clauses the library adds
@@ -674,7 +677,8 @@ def _ttl_item(mapping: Mapping[Any], name: str, value: Any) -> Item:
 
 def _check_value(mapping: Mapping[Any], path: Path, wire: Wire) -> None:
     where = f"{mapping.name}.{path_text(path)}"
-    size = item_size({str(path[0]): wire})
+    # Also refuses text without a UTF-8 encoding, naming where it is.
+    size = len(str(path[0]).encode("utf-8")) + attribute_size(wire, where)
     from . import limits
 
     if size > limits.MAX_ITEM_BYTES:

@@ -74,6 +74,97 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
+# ------------------------------------------------------------------------------ text
+#
+# DynamoDB strings are Unicode with UTF-8 binary encoding. A Python str can hold what UTF-8
+# cannot encode: a lone surrogate ("\ud800", e.g. from json.loads of a "\\ud800" escape or from
+# os.fsdecode). The size rules below already encode every non-ASCII string, so the check costs
+# nothing on the hot path: the UnicodeEncodeError they raise is turned into a ValidationError by
+# the public functions, which then look for the offending path (only on that error path).
+
+
+def check_text(text: str, where: str) -> None:
+    """Refuse a string that has no UTF-8 encoding (a name, a specification value...)."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise not_utf8(where, exc) from None
+
+
+def printable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode escaped, safe in a message, a log or a response."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def not_utf8(where: str, exc: UnicodeEncodeError, inner: str = "") -> ValidationError:
+    """The ValidationError for text that cannot be encoded as UTF-8."""
+    text = exc.object
+    excerpt = text[:40] + "..." if len(text) > 40 else text
+    return ValidationError(
+        printable(
+            f"{where}{inner}: {excerpt!r} is not valid Unicode text: position {exc.start} holds "
+            f"a lone surrogate ({text[exc.start]!r}), which has no UTF-8 encoding; DynamoDB "
+            "stores strings as UTF-8, so replace or remove it"
+        )
+    )
+
+
+def _bad_text_path(value: Any) -> tuple[str, UnicodeEncodeError] | None:
+    """Where in a wire value the first string without a UTF-8 encoding is (error path only)."""
+    if not isinstance(value, Mapping):
+        return None
+    for tag, inner in value.items():
+        if tag == "S":
+            found = _encode_error(inner)
+            return ("", found) if found else None
+        if tag == "SS":
+            for member in inner:
+                found = _encode_error(member)
+                if found:
+                    return " (a set member)", found
+        if tag == "M":
+            for key, member in inner.items():
+                found = _encode_error(key)
+                if found:
+                    return " (a map key)", found
+                deeper = _bad_text_path(member)
+                if deeper:
+                    return f".{printable(key)}{deeper[0]}", deeper[1]
+        if tag == "L":
+            for i, member in enumerate(inner):
+                deeper = _bad_text_path(member)
+                if deeper:
+                    return f"[{i}]{deeper[0]}", deeper[1]
+    return None
+
+
+def _encode_error(text: Any) -> UnicodeEncodeError | None:
+    if isinstance(text, str) and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return exc
+    return None
+
+
+def _text_error(
+    where: str, name: str | None, value: Any, exc: UnicodeEncodeError
+) -> ValidationError:
+    """Name the attribute (and the path inside it) holding the text that is not UTF-8."""
+    if name is not None:
+        found = _encode_error(name)
+        if found:
+            return not_utf8(f"{where} (an attribute name)", found)
+        where = f"{where}.{name}"
+    located = _bad_text_path(value)
+    if located is None:
+        return not_utf8(where, exc)
+    return not_utf8(where, located[1], located[0])
+
+
 def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
     """Size of one value by DynamoDB's rules; refuses documents nested over 32 levels.
 
@@ -95,6 +186,11 @@ def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
             if tag == "M":
                 for key in inner:
                     total += len(key) if key.isascii() else len(key.encode("utf-8"))
+                if "" in inner:
+                    raise ValidationError(
+                        f"{where}: a map key is empty; DynamoDB attribute names, map keys "
+                        "included, are at least one character long"
+                    )
                 inner = inner.values()
             for member in inner:
                 # Strings inline: most members are, and a call per member doubles the cost.
@@ -122,9 +218,12 @@ def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
     raise ValidationError(f"{where}: an attribute value needs a type")
 
 
-def attribute_size(value: Mapping[str, Any]) -> int:
+def attribute_size(value: Mapping[str, Any], where: str = "value") -> int:
     """Bytes a value counts for, by the rules in DynamoDB's 'item sizes and formats' page."""
-    return _measure(value, -(10**9), "value")
+    try:
+        return _measure(value, -(10**9), where)
+    except UnicodeEncodeError as exc:
+        raise _text_error(where, None, value, exc) from None
 
 
 def _number_size(text: str) -> int:
@@ -134,8 +233,14 @@ def _number_size(text: str) -> int:
     return (digits + 1) // 2 + 1
 
 
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    return sum(_utf8_len(name) + attribute_size(v) for name, v in item.items())
+def item_size(item: Mapping[str, Mapping[str, Any]], where: str = "item") -> int:
+    size = 0
+    for name, value in item.items():
+        try:
+            size += _utf8_len(name) + _measure(value, -(10**9), where)
+        except UnicodeEncodeError as exc:
+            raise _text_error(where, name, value, exc) from None
+    return size
 
 
 def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
@@ -152,6 +257,8 @@ def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
                 size += _measure(value, 1, where)
     except ValidationError as exc:
         raise ValidationError(str(exc).replace(where, f"{where}.{name}", 1)) from None
+    except UnicodeEncodeError as exc:
+        raise _text_error(where, name, item[name], exc) from None
     if size > limits.MAX_ITEM_BYTES:
         raise ValidationError(
             f"{where}: the item is {size} bytes; DynamoDB stores at most 400 KB "
@@ -173,7 +280,13 @@ def check_key_value(attribute: str, value: Mapping[str, Any], *, sort: bool, whe
         )
     if tag == "N":
         return
-    size = len(inner.encode("utf-8")) if tag == "S" else len(inner)
+    if tag == "S":
+        try:
+            size = len(inner) if inner.isascii() else len(inner.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise not_utf8(f"{where}: key attribute {attribute!r}", exc) from None
+    else:
+        size = len(inner)
     if size == 0:
         raise ValidationError(
             f"{where}: key attribute {attribute!r} is empty; DynamoDB refuses empty key values"
@@ -192,4 +305,7 @@ def check_depth(value: Mapping[str, Any], where: str, depth: int = 1) -> None:
         raise ValidationError(
             f"{where}: nested {depth} levels deep; DynamoDB allows {limits.MAX_NESTING_DEPTH}"
         )
-    _measure(value, depth, where)
+    try:
+        _measure(value, depth, where)
+    except UnicodeEncodeError as exc:
+        raise _text_error(where, None, value, exc) from None

@@ -1,8 +1,9 @@
 """The HTTP JSON API, independent of transport: a request in, a status and a JSON body out.
 
 Lambda (API Gateway proxy events) and the local http.server both call `dispatch`. Errors are
-answered here and never leak a stack trace: bad input 400, unknown things 404, conflicts 409,
-broken business rules 422, anything unexpected 500 with the request id to look it up in logs.
+answered here and never leak a stack trace: malformed requests 400, unknown things 404, conflicts
+409, broken business rules and input the store refuses (p.ValidationError, text that is not valid
+Unicode) 422, anything unexpected 500 with the request id to look it up in logs.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class BadRequest(Exception):
     """The request itself is malformed (400)."""
 
 
+class InvalidInput(Exception):
+    """Well-formed, but a value cannot be accepted (422), e.g. text that is not valid Unicode."""
+
+
 Route = Callable[[Request, Container, dict[str, str]], Response]
 _ROUTES: list[tuple[str, re.Pattern[str], Route]] = []
 
@@ -86,7 +91,27 @@ def json_body(request: Request) -> dict[str, Any]:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
+    check_unicode(data, "body")
     return data
+
+
+def check_unicode(value: Any, where: str) -> None:
+    """A "\\ud800" escape decodes to a lone surrogate: JSON allows it, UTF-8 (and the store) not."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(
+                f"{where} is not valid Unicode text: position {exc.start} holds a lone "
+                f"surrogate ({value[exc.start]!r})"
+            ) from None
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            check_unicode(key, f"a key in {where}")
+            check_unicode(inner, f"{where}.{key}" if where != "body" else f"'{key}'")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            check_unicode(inner, f"{where}[{i}]")
 
 
 def text(data: dict[str, Any], name: str, default: str | None = None) -> str:
@@ -240,6 +265,8 @@ def overdrawn(request: Request, app: Container, params: dict[str, str]) -> Respo
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
+    # A message may quote client text: escape what UTF-8 cannot carry back to the client.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return Response(status, {"error": code, "message": message, **extra})
 
 
@@ -267,9 +294,16 @@ def dispatch(request: Request, app: Container) -> Response:
             allowed.append(method)
             continue
         try:
-            return fn(request, app, match.groupdict())
+            params = match.groupdict()
+            for kind, values in (("path", params), ("query", request.query)):
+                for name, value in values.items():
+                    check_unicode(value, f"{kind} parameter '{name}'")
+            check_unicode(request.headers.get("idempotency-key"), "the Idempotency-Key header")
+            return fn(request, app, params)
         except BadRequest as exc:
             return error(400, "bad_request", str(exc))
+        except InvalidInput as exc:
+            return error(422, "invalid_input", str(exc))
         except DomainError as exc:
             return error(_status_of(exc), exc.code, str(exc))
         except p.InvalidCursor:
@@ -281,7 +315,8 @@ def dispatch(request: Request, app: Container) -> Response:
                 return error(409, "conflict", "a concurrent transaction won; retry the request")
             return internal_error(request)
         except p.ValidationError as exc:
-            return error(400, "bad_request", str(exc))
+            # The store refused a value the client sent (the library checks before any write).
+            return error(422, "invalid_input", str(exc))
         except DeadlineExceeded:
             return error(503, "timeout", "the request ran out of time; retry it")
         except Exception:

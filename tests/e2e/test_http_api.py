@@ -210,3 +210,86 @@ def test_the_largest_amount_is_accepted_exactly(api: Api) -> None:
     assert status == 200
     status, body = api.call("GET", "/accounts/a1")
     assert body["balance"] == "1000000000.01"
+
+
+# A JSON "\ud800" escape is valid JSON that decodes to a lone surrogate: text with no UTF-8
+# encoding, which DynamoDB cannot store. The raw bodies below carry exactly that escape.
+LONE = "\\ud800"
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "field"),
+    [
+        (
+            "/accounts",
+            f'{{"account_id": "x{LONE}", "owner": "o", "currency": "EUR"}}',
+            "account_id",
+        ),
+        ("/accounts", f'{{"account_id": "x1", "owner": "{LONE}", "currency": "EUR"}}', "owner"),
+        ("/accounts", f'{{"account_id": "x1", "owner": "o", "currency": "E{LONE}"}}', "currency"),
+        ("/accounts/a1/deposits", f'{{"amount": "5", "request_id": "{LONE}"}}', "request_id"),
+        ("/accounts/a1/withdrawals", f'{{"amount": "{LONE}"}}', "amount"),
+        (
+            "/transfers",
+            f'{{"from_account": "a1", "to_account": "b{LONE}", "amount": "1"}}',
+            "to_account",
+        ),
+    ],
+)
+def test_a_lone_surrogate_in_the_body_is_a_422_naming_the_field(
+    api: Api, path: str, raw: str, field: str
+) -> None:
+    open_funded(api, "a1", "ann", "10")
+    status, body = api.call("POST", path, raw=raw.encode("ascii"))
+    assert (status, body["error"]) == (422, "invalid_input")
+    assert f"'{field}'" in body["message"] and "not valid Unicode" in body["message"]
+    body["message"].encode("utf-8")  # escaped: the answer is valid UTF-8 itself
+    assert api.call("GET", "/accounts/x1")[0] == 404
+    assert api.call("GET", "/accounts/a1")[1]["balance"] == "10"
+
+
+def test_input_the_store_refuses_is_a_422(api: Api) -> None:
+    """p.ValidationError from the library (here a partition key over DynamoDB's 2048 bytes)
+    is the client's input refused, not a server failure."""
+    status, body = api.call(
+        "POST", "/accounts", {"account_id": "k" * 2100, "owner": "o", "currency": "EUR"}
+    )
+    assert (status, body["error"]) == (422, "invalid_input")
+    assert "2048" in body["message"]
+
+
+def test_a_lone_surrogate_in_a_path_query_or_header_is_a_422(
+    moto: MotoServer, dynamodb_client: Any
+) -> None:
+    """API Gateway hands the Lambda a JSON event: its path, query and header values can hold
+    "\\ud800" escapes too (the local server's URL and header decoding cannot produce them)."""
+    app = local_container(moto.endpoint_url)
+    handler = make_handler(lambda: app)
+
+    def call(path: str, query: dict[str, str] | None = None, **headers: str) -> tuple[int, Any]:
+        event = {
+            "httpMethod": "POST" if path.endswith(("deposits", "freeze")) else "GET",
+            "path": path,
+            "queryStringParameters": query,
+            "headers": headers,
+            "body": '{"amount": "1"}' if path.endswith("deposits") else None,
+            "isBase64Encoded": False,
+            "requestContext": {"requestId": "r1"},
+        }
+        response = handler(event, None)
+        return response["statusCode"], json.loads(response["body"])
+
+    s = "\ud800"
+    cases = [
+        (call(f"/accounts/{s}"), "path parameter 'account_id'"),
+        (call(f"/accounts/a{s}/deposits"), "path parameter 'account_id'"),
+        (call(f"/accounts/{s}/freeze"), "path parameter 'account_id'"),
+        (call(f"/owners/{s}/accounts"), "path parameter 'owner'"),
+        (call(f"/owners/{s}/stats"), "path parameter 'owner'"),
+        (call("/owners/ann/accounts", {"cursor": s}), "query parameter 'cursor'"),
+        (call("/accounts/a1/transfers", {"since": f"2024{s}"}), "query parameter 'since'"),
+        (call("/accounts/a1/deposits", **{"idempotency-key": s}), "Idempotency-Key"),
+    ]
+    for (status, body), where in cases:
+        assert (status, body["error"]) == (422, "invalid_input"), (where, body)
+        assert where in body["message"] and "not valid Unicode" in body["message"]

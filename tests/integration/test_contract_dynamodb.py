@@ -20,6 +20,7 @@ from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.contract_specs import SpecOperandsContract
+from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
@@ -40,6 +41,7 @@ class TestDynamoDBBackend(
     BatchContract,
     NumbersContract,
     SpecOperandsContract,
+    TextContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

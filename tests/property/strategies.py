@@ -109,3 +109,49 @@ specs = st.recursive(
     ),
     max_leaves=4,
 )
+
+
+# ------------------------------------------------------------------------------ hostile text
+#
+# What a str can hold that naive code trips on: lone surrogates (no UTF-8 encoding; json.loads
+# makes them from "\ud800" escapes), NUL and 4-byte characters (valid UTF-8, DynamoDB stores
+# them), key-template separators and braces, path syntax, and the empty string.
+HOSTILE_PIECES = [
+    "\ud800",
+    "\udfff",
+    "\udc80",
+    "\x00",
+    "🙂",
+    "𝄞",
+    "é",
+    "名",
+    "\u200b",
+    "\ufeff",
+    "#",
+    "##",
+    "ACCOUNT#",
+    "{",
+    "}",
+    "{x}",
+    ".",
+    "[0]",
+    " ",
+    "a",
+    "",
+]
+any_character = st.characters(exclude_categories=())  # surrogates included
+hostile_text = st.one_of(
+    st.sampled_from(HOSTILE_PIECES),
+    st.lists(
+        st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(any_character, max_size=4)),
+        max_size=6,
+    ).map("".join),
+)
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -26,11 +26,13 @@ floats = st.floats(allow_nan=False, allow_infinity=False).filter(
     lambda f: f == 0 or 1e-130 <= abs(f) <= 9.9e125
 )
 texts = st.text(max_size=20)
+# Map keys are attribute names: DynamoDB wants at least one character (validation refuses "").
+keys = st.text(min_size=1, max_size=20)
 datetimes = st.datetimes(timezones=st.just(UTC))
 addresses = st.builds(Address, texts, st.none() | texts)
 plain = st.recursive(
     st.none() | st.booleans() | texts | ints | st.binary(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(keys, children, max_size=3),
     max_leaves=8,
 )
 
@@ -52,8 +54,8 @@ gadgets = st.builds(
     blobs=st.frozensets(st.binary(max_size=4), max_size=3),
     address=st.none() | addresses,
     lines=st.lists(addresses, max_size=3),
-    meta=st.dictionaries(texts, ints, max_size=3),
-    extra=st.dictionaries(texts, plain, max_size=3),
+    meta=st.dictionaries(keys, ints, max_size=3),
+    extra=st.dictionaries(keys, plain, max_size=3),
     pair=st.none() | st.tuples(ints, texts),
 )
 

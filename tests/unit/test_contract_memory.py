@@ -18,6 +18,7 @@ from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.contract_specs import SpecOperandsContract
+from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
@@ -38,6 +39,7 @@ class TestInMemoryBackend(
     BatchContract,
     NumbersContract,
     SpecOperandsContract,
+    TextContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
