@@ -93,6 +93,8 @@ class MemoryHarness(Harness):
     def __init__(self, mappings: Sequence[Mapping[Any]]) -> None:
         self.store = InMemoryStore()
         self.mappings = list(mappings)
+        for mapping in self.mappings:  # every table exists from the start, as on DynamoDB
+            self.store.register(mapping.table)
         self.log = _StoreLog(self.store)
 
     def uow(self, mappings: Iterable[Mapping[Any]] = (), outbox: Any = None) -> UnitOfWork:
