@@ -401,15 +401,20 @@ def register_tables(groups: SubParsers) -> None:
 # sets `handler` on each of its commands. `python -m persistence iam-policy MODULE` belongs
 # here as `register_iam_policy` (reusing `load_tables` and `_common_options`).
 def _cmd_iam_policy(args: argparse.Namespace) -> int:
-    from .iam import iam_policy
+    from .iam import deployment_policy, iam_policy
 
-    policy = iam_policy(
-        *load_tables(args.target),
-        region=args.region,
-        account=args.account,
-        read_only=args.read_only,
-        partition=args.partition,
-    )
+    arns = {"region": args.region, "account": args.account, "partition": args.partition}
+    if args.deployment:
+        if args.read_only or args.no_prewarm:
+            raise UsageError("--deployment takes neither --read-only nor --no-prewarm")
+        policy = deployment_policy(*load_tables(args.target), **arns)
+    else:
+        policy = iam_policy(
+            *load_tables(args.target),
+            read_only=args.read_only,
+            prewarm=not args.no_prewarm,
+            **arns,
+        )
     print(json.dumps(policy, indent=2))
     return EXIT_OK
 
@@ -424,6 +429,16 @@ def register_iam_policy(groups: SubParsers) -> None:
     parser.add_argument("--account", default="*", help="account id in the ARNs (default: *)")
     parser.add_argument("--partition", default="aws", help="ARN partition (default: aws)")
     parser.add_argument("--read-only", action="store_true", help="only the read actions")
+    parser.add_argument(
+        "--no-prewarm",
+        action="store_true",
+        help="leave out dynamodb:DescribeEndpoints (used by lambda_runtime.prewarm)",
+    )
+    parser.add_argument(
+        "--deployment",
+        action="store_true",
+        help="the policy for `tables` commands (create, describe, update, delete, copy) instead",
+    )
     parser.set_defaults(handler=_cmd_iam_policy)
 
 
