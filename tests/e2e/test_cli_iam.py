@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+import re
+import shlex
 import subprocess
 import sys
 from decimal import Decimal
@@ -257,3 +259,22 @@ def test_the_generated_policies_grant_every_action_of_the_table() -> None:
 def test_iam_policy_needs_a_table() -> None:
     with pytest.raises(ValueError):
         iam_policy()
+
+
+GENERATED = re.compile(
+    r"<!-- generated: python -m persistence (iam-policy [^>]*?) -->\n```json\n(.*?)\n```", re.S
+)
+
+
+def test_the_docs_quote_the_generated_policies(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every `<!-- generated: python -m persistence iam-policy ... -->` block in docs/ is the
+    command's output, so the docs cannot drift from `persistence.iam.OPERATIONS`."""
+    blocks = [
+        (path.name, command, text)
+        for path in sorted((ROOT / "docs").glob("*.md"))
+        for command, text in GENERATED.findall(path.read_text(encoding="utf-8"))
+    ]
+    assert {name for name, _, _ in blocks} >= {"lambda.md"}
+    for name, command, text in blocks:
+        assert cli.main(shlex.split(command)) == 0
+        assert json.loads(text) == json.loads(capsys.readouterr().out), (name, command)
