@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import tables as ops
 from .errors import PersistenceError, TableError
@@ -472,6 +472,20 @@ def _configure_logging(verbose: bool) -> None:
     )
 
 
+# botocore only says "Unable to locate credentials": say where they come from. A local endpoint
+# (DynamoDB Local, moto) still needs a signed request, so any non-empty values do there.
+NO_CREDENTIALS = (
+    "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
+    "naming a profile in ~/.aws/credentials (or run where a role provides them); against a local "
+    "endpoint (--endpoint-url) any dummy values work, e.g. AWS_ACCESS_KEY_ID=local "
+    "AWS_SECRET_ACCESS_KEY=local"
+)
+NO_REGION = (
+    "no AWS region configured: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION); against "
+    "a local endpoint any region works, e.g. --region us-east-1"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(getattr(args, "verbose", False))
@@ -481,6 +495,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         _fail(str(error))
         return EXIT_USAGE
+    except NoCredentialsError:
+        _fail(NO_CREDENTIALS)
+        return EXIT_FAILURE
+    except NoRegionError:
+        _fail(NO_REGION)
+        return EXIT_FAILURE
     except (PersistenceError, ClientError, BotoCoreError) as error:
         _fail(str(error))
         return EXIT_FAILURE
