@@ -122,7 +122,15 @@ def _derive(secret: bytes) -> _Key:
 
 
 class CursorSigner:
-    """Encrypts and authenticates cursors. Keys are derived once, at the first cursor."""
+    """Encrypts and authenticates page cursors (AES-256-GCM). Keys are derived once, at the
+    first cursor.
+
+    Args:
+        secrets_: the secret, or several (newest first: the first encrypts, every one
+            decrypts, so secrets rotate without breaking cursors in flight). Without one, the
+            comma-separated `PERSISTENCE_CURSOR_SECRET` environment variable, else a random key
+            per process (cursors then do not survive a restart; a warning is logged once).
+    """
 
     def __init__(self, secrets_: str | bytes | Sequence[str | bytes] | None = None) -> None:
         self._fallback = False
@@ -146,6 +154,9 @@ class CursorSigner:
         return keys
 
     def encode(self, last_key: dict[str, Any], shape: str) -> str:
+        """The cursor for `last_key` (a LastEvaluatedKey) of the read described by `shape`:
+        AES-256-GCM with the first secret, the read's shape as associated data.
+        """
         if self._fallback:
             _warn_fallback_once()
         key = self._derived()[0]
@@ -155,6 +166,12 @@ class CursorSigner:
         return _b64(header + nonce + sealed)
 
     def decode(self, cursor: str, shape: str) -> dict[str, Any]:
+        """The LastEvaluatedKey inside `cursor`, if it was issued for the read `shape`.
+
+        Raises:
+            InvalidCursor: malformed, altered, truncated, from another query, or encrypted with
+                a secret no longer accepted.
+        """
         if not isinstance(cursor, str) or not cursor:
             raise InvalidCursor("malformed cursor: expected a non-empty string")
         if len(cursor) > MAX_CURSOR_CHARS:

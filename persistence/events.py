@@ -25,6 +25,19 @@ class EventSource(Protocol):
 
 
 class MessageBus:
+    """Dispatches a command to its handler, then every event raised while handling it.
+
+    Handlers take the message alone (`handler(message)`); bind their dependencies (the unit of
+    work, a notifier) beforehand with `functools.partial`, a closure or a container. Events come
+    from `uow.collect_new_events()` after each handler, so only committed work raises them. An
+    event handler's error is logged and counted in `failed_events`; the other handlers still run.
+
+    Args:
+        uow: where events are collected from: the unit of work the handlers commit with.
+        event_handlers: for each event type, the handlers to call, in order.
+        command_handlers: for each command type, its one handler.
+    """
+
     def __init__(
         self,
         uow: EventSource,

@@ -83,7 +83,21 @@ class _Planned:
 
 
 class UnitOfWork:
-    """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork."""
+    """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork.
+
+    Each `with uow:` block is a fresh unit of work (empty identity map), so one object serves
+    handler after handler; use one per thread. Leaving the block without `commit()` discards
+    every change. A commit that fails once sending began makes the block refuse any further use
+    with UnitOfWorkStateError until the block ends.
+
+    Args:
+        backend: the store (`DynamoDBBackend`, `InMemoryStore`).
+        mappings: the mappings of the aggregate types this unit of work handles.
+        cursor_secret: the secret (or secrets, newest first) page cursors are encrypted with.
+        outbox: an `Outbox`: the events of each commit are written in the same transaction.
+        clock: returns the current time (created_at, updated_at, soft delete stamps).
+        retry_policy: how commit retries transient failures with the same request token.
+    """
 
     # How commit retries throttling, 5xx, connection errors and TransactionConflict (the same
     # request and ClientRequestToken each time); set on an instance to change it.
@@ -188,6 +202,7 @@ class UnitOfWork:
     # ------------------------------------------------------------------ repositories
 
     def mapping(self, aggregate_type: type[T]) -> Mapping[T]:
+        """The mapping registered for `aggregate_type` (ValidationError if there is none)."""
         try:
             return self._mappings[aggregate_type]
         except KeyError:
@@ -197,6 +212,14 @@ class UnitOfWork:
             ) from None
 
     def repository(self, aggregate_type: type[T]) -> Repository[T]:
+        """The repository of `aggregate_type` in this block: what it loads joins the identity
+        map, and its `add` / `remove` are written by `commit`. It refuses immediate writes
+        (`put`, `save`, `delete`...) with ValidationError.
+
+        Raises:
+            UnitOfWorkStateError: outside a `with` block, or after a failed commit in it.
+            ValidationError: no mapping for `aggregate_type`.
+        """
         self._require_usable(f"repository({aggregate_type.__name__})")
         repo = self._repositories.get(aggregate_type)
         if repo is None:

@@ -27,6 +27,10 @@ log = structlog.get_logger("persistence.tables")
 
 @dataclass(frozen=True)
 class CopyResult:
+    """What `copy_table` did: items scanned in the source, written to the target, skipped by
+    the transform, the target's item count afterwards, and whether it resumed a checkpoint.
+    """
+
     source: str
     target: str
     scanned: int
@@ -211,6 +215,7 @@ def count_items(client: Client, table: Table | str) -> int:
 
 
 def is_empty(client: Client, table: Table | str) -> bool:
+    """Whether the table holds no item (one Scan with Limit=1 and Select=COUNT)."""
     page = client.scan(TableName=_name(table), Limit=1, Select="COUNT")
     return int(page.get("Count", 0)) == 0 and "LastEvaluatedKey" not in page
 

@@ -21,6 +21,11 @@ log = structlog.get_logger("persistence.tables")
 
 @dataclass(frozen=True)
 class IndexDescription:
+    """One index of a live table, as `describe_table` reports it: "global" or "local", its
+    status, key attributes and projection ("ALL", "KEYS_ONLY" or "INCLUDE" with
+    `projected_attributes`).
+    """
+
     name: str
     kind: Literal["global", "local"]
     status: str
@@ -32,6 +37,11 @@ class IndexDescription:
 
 @dataclass(frozen=True)
 class TableDescription:
+    """A live table as `describe_table` reports it: status, approximate item count and size
+    (DynamoDB refreshes them about every six hours), keys, billing mode and capacity, indexes,
+    TTL attribute and status, stream view type and ARN.
+    """
+
     name: str
     status: str
     item_count: int
