@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+import traceback
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,17 +116,23 @@ class PageExamples(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> Any:
+        page = self.path.relative_to(self.config.rootpath)
+        fence = self.failed_fence
+        where = (
+            f"{page}: the python fence at line {fence.line} failed; the page's fences run top "
+            "to bottom in one namespace, and those above it ran."
+            if fence is not None
+            else f"{page}: the page's examples failed."
+        )
+        error = excinfo.value
+        if isinstance(error, SyntaxError) and error.filename == str(self.path):
+            # Raised by compile(): no frame of the page to show, only the line.
+            lines = traceback.format_exception_only(type(error), error)[1:]  # not "File ..."
+            return f"{page}:{error.lineno}: SyntaxError\n{''.join(lines)}\n{where}"
         # The collector's own frames say nothing to a reader: start at the page.
         excinfo.traceback = excinfo.traceback.cut(path=self.path)
         report = excinfo.getrepr(style="short", chain=True, funcargs=False)
-        fence = self.failed_fence
-        if fence is not None:
-            page = self.path.relative_to(self.config.rootpath)
-            report.addsection(
-                "page",
-                f"{page}: the python fence at line {fence.line} failed; "
-                "the page's fences run top to bottom in one namespace, and those above it ran.",
-            )
+        report.addsection("page", where)
         return report
 
     def reportinfo(self) -> tuple[Path, int, str]:
