@@ -63,8 +63,11 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
         )
     )
     root = logging.getLogger()
-    for installed in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(installed)
+    for installed in root.handlers[:]:
+        # The Lambda runtime puts its own handler on the root logger before the function's code
+        # runs: kept, it would write every line a second time in its own format.
+        if installed.get_name() == HANDLER_NAME or on_lambda():
+            root.removeHandler(installed)
     root.addHandler(handler)
     root.setLevel(max(threshold, logging.WARNING))
     for name in APPLICATION_LOGGERS:
