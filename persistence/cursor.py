@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -27,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import wirejson
 from .errors import InvalidCursor
-from .logs import get_logger
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 ENV_SECRET = "PERSISTENCE_CURSOR_SECRET"
 
@@ -96,8 +96,10 @@ def _warn_fallback_once() -> None:
         _fallback_warned = True
     log.warning(
         "cursor_secret_missing",
-        detail=f"no {ENV_SECRET}: cursors are encrypted with a random per-process key and will "
-        "not survive a restart or work across processes",
+        extra={
+            "detail": f"no {ENV_SECRET}: cursors are encrypted with a random per-process key "
+            "and will not survive a restart or work across processes"
+        },
     )
 
 

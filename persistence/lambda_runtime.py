@@ -7,6 +7,7 @@ Nothing here runs at import time beyond defining names: the client is built on f
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import sys
@@ -18,12 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-import structlog
 from botocore.config import Config
 
 from .retry import Backoff
 
-log = structlog.get_logger(__name__)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RetryMode = Literal["standard", "adaptive", "legacy"]
@@ -162,9 +162,9 @@ def prewarm(client: Any | None = None) -> float:
     try:
         target.describe_endpoints()
     except Exception as error:  # any failure only means "not prewarmed"
-        log.warning("prewarm_failed", error=str(error))
+        log.warning("prewarm_failed", extra={"error": str(error)})
     spent = time.perf_counter() - started
-    log.debug("prewarm", seconds=round(spent, 4))
+    log.debug("prewarm", extra={"seconds": round(spent, 4)})
     return spent
 
 

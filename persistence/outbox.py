@@ -8,6 +8,7 @@ least once, and a record is marked done only after its publish returned.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -19,11 +20,10 @@ from .actions import Meaning, Put
 from .backend import Backend
 from .event_codec import EventCodec
 from .keys import Key
-from .logs import get_logger
 from .mapping import Mapping, Table
 from .specification import NotExists, attr
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 PENDING = "pending"
 DONE = "done"
@@ -157,5 +157,5 @@ class OutboxRelay:
                 uow.commit()
             published += 1
         if published:
-            log.info("outbox_relayed", events=published)
+            log.info("outbox_relayed", extra={"events": published})
         return published

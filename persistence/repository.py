@@ -20,7 +20,6 @@ from .backend import Backend, ReadResult
 from .cursor import CursorSigner
 from .errors import BatchIncomplete, NotFound, ValidationError
 from .keyid import key_id
-from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .planner import Plan, plan
@@ -33,8 +32,7 @@ if TYPE_CHECKING:
     from .update import UpdateBuilder
 
 T = TypeVar("T")
-log = get_logger(__name__)
-_key_log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -223,7 +221,10 @@ class Repository(Generic[T]):
                 if not is_transient(exc):
                     raise
                 error = exc
-                log.debug("batch_get_error", table=table, error=error_code(exc), attempt=attempt)
+                log.debug(
+                    "batch_get_error",
+                    extra={"table": table, "error": error_code(exc), "attempt": attempt},
+                )
                 continue
             error = None
             items.extend(found.get(table, []))
@@ -231,7 +232,8 @@ class Repository(Generic[T]):
                 return items, [], None
             request = {table: unprocessed[table]}
             log.debug(
-                "batch_get_retry", table=table, unprocessed=len(request[table]), attempt=attempt
+                "batch_get_retry",
+                extra={"table": table, "unprocessed": len(request[table]), "attempt": attempt},
             )
         return items, request[table], error
 
@@ -445,7 +447,7 @@ class Repository(Generic[T]):
         if self.mapping.holds_key(aggregate, key):
             # In a unit of work the identity map decides which object stands for the item.
             return self._uow._track(self.mapping, item) if self._uow is not None else aggregate
-        _key_log.warning(
+        log.warning(
             "%s: the item stored at key %s has key fields that do not render to that key "
             "(written before key templates were injective, or by other code); it is treated "
             "as absent. See ADR 0009 to find and migrate such items.",

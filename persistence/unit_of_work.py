@@ -15,6 +15,7 @@ raises UnitOfWorkStateError until the block ends, and the next `with` starts afr
 from __future__ import annotations
 
 import copy
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
@@ -41,7 +42,6 @@ from .errors import (
     ValidationError,
 )
 from .keyid import key_id
-from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .repository import Repository
@@ -50,7 +50,7 @@ from .specification import NotExists, Spec, all_of, attr, wire_equal
 from .validation import check_item, item_size
 
 T = TypeVar("T")
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 State = Literal["clean", "new", "removed"]
 Lifecycle = Literal["closed", "open", "committed", "failed"]
 
@@ -379,7 +379,10 @@ class UnitOfWork:
                 self.backend.transact_write(actions, token)
 
             def on_retry(attempt: int, error: BaseException, wait: float) -> None:
-                log.info("commit_retry", attempt=attempt, error=error_code(error), wait=wait)
+                log.info(
+                    "commit_retry",
+                    extra={"attempt": attempt, "error": error_code(error), "wait": wait},
+                )
 
             try:
                 self.retry_policy.run(send, on_retry=on_retry)
@@ -390,7 +393,7 @@ class UnitOfWork:
             except BaseException as exc:
                 self._on_failure(exc)
                 raise
-            log.debug("commit", actions=len(actions))
+            log.debug("commit", extra={"actions": len(actions)})
         self._on_success(planned)
         self._state = "committed"
 
