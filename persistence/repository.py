@@ -447,12 +447,12 @@ class Repository(Generic[T]):
         if self.mapping.holds_key(aggregate, key):
             # In a unit of work the identity map decides which object stands for the item.
             return self._uow._track(self.mapping, item) if self._uow is not None else aggregate
+        # The key's values stay out of the record: they are item values (docs/reliability.md).
         log.warning(
-            "%s: the item stored at key %s has key fields that do not render to that key "
-            "(written before key templates were injective, or by other code); it is treated "
-            "as absent. See ADR 0009 to find and migrate such items.",
-            self.mapping.name,
-            self.mapping.key_fields_from_item(key),
+            "key_fields_mismatch: an item's key fields do not render to the key it is stored "
+            "under (written before key templates were injective, or by other code); it is "
+            "treated as absent. See ADR 0009 to find and migrate such items.",
+            extra={"aggregate_type": self.mapping.name},
         )
         return None
 
