@@ -3,12 +3,22 @@
 Names are imported on first use (PEP 562): `import persistence` costs almost nothing, and a
 Lambda cold start pays only for what the handler touches. To add a public name, add it to
 `_EXPORTS` (name -> module), to the TYPE_CHECKING imports and to `__all__`.
+
+Logging: the library logs on standard-library loggers under `persistence` and stays silent
+until the application configures logging. A record's message is a stable event name
+(`"commit"`, `"table_create"`, ...) and its fields are record attributes (`record.actions`).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+# The library logs through the standard library and never configures it (handlers, levels and
+# rendering are the application's). Without a handler here, Python's last-resort handler would
+# print the library's warnings to stderr in an application that configured nothing.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "AlreadyExists": ".errors",

@@ -17,6 +17,9 @@ from .planner import Plan
 
 @dataclass
 class ReadResult:
+    """One page of a Query or Scan: wire items, the key to resume from (None on the last page),
+    the matched and evaluated counts, and the consumed capacity when it was asked for."""
+
     items: list[Item]
     last_key: dict[str, Wire] | None
     count: int
@@ -26,6 +29,10 @@ class ReadResult:
 
 @dataclass(frozen=True)
 class RawReason:
+    """One CancellationReasons entry of a cancelled transaction, as the backend reported it:
+    the code (`None`, `ConditionalCheckFailed`, `TransactionConflict`...), its message and the
+    stored item when the action asked for it."""
+
     code: str
     message: str | None = None
     item: Item | None = None
@@ -51,9 +58,18 @@ BatchRequests = dict[str, list[Put | Delete]]
 
 
 class Backend(Protocol):
-    def register(self, table: Any) -> None: ...
+    """What a store must do for repositories and units of work: DynamoDB's data operations on
+    wire items (`{"S": "a1"}`, `{"N": "10"}`). Implemented by `DynamoDBBackend` (the requests go
+    to DynamoDB) and `InMemoryStore` (performed in memory, with DynamoDB's rules and errors).
+    """
 
-    def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None: ...
+    def register(self, table: Any) -> None:
+        """Make the `Table` known (its keys and indexes); called for every mapping's table."""
+        ...
+
+    def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        """GetItem: the stored item under `key`, or None."""
+        ...
 
     def batch_get(
         self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
@@ -72,9 +88,16 @@ class Backend(Protocol):
         total_segments: int | None = None,
         projection: Sequence[str] | None = None,
         return_consumed_capacity: bool = False,
-    ) -> ReadResult: ...
+    ) -> ReadResult:
+        """One page of the Query or Scan that `plan` describes, from `start_key`; a Scan
+        segment when `segment` and `total_segments` are given, only the item count with
+        `select_count`, only the `projection` attributes when given."""
+        ...
 
-    def transact_write(self, actions: Sequence[Action], token: str) -> None: ...
+    def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        """TransactWriteItems with `token` as ClientRequestToken: all actions or none.
+        Raises `Cancelled` with one reason per action when the transaction is cancelled."""
+        ...
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
         """One single-item write (Put, Update, Delete); raises ConditionalCheckFailed."""

@@ -21,6 +21,7 @@ is left.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
@@ -32,12 +33,11 @@ from .actions import Delete, Meaning, Put
 from .backend import Backend
 from .errors import BatchIncomplete, ValidationError
 from .keyid import key_id
-from .logs import get_logger
 from .mapping import Mapping
 from .retry import Backoff, error_code, is_transient
 from .unit_of_work import checked_item, new_item_assign
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -124,7 +124,10 @@ def _write_chunk(
             error = exc
             if not is_transient(exc):
                 return pending, exc
-            log.debug("batch_write_error", table=table, error=error_code(exc), attempt=attempt)
+            log.debug(
+                "batch_write_error",
+                extra={"table": table, "error": error_code(exc), "attempt": attempt},
+            )
             continue
         error = None
         left = [by_action[id(a)] for a in unprocessed if id(a) in by_action]
@@ -133,7 +136,10 @@ def _write_chunk(
         on_written(len(pending) - len(left))
         if not left:
             return [], None
-        log.debug("batch_write_retry", table=table, unprocessed=len(left), attempt=attempt)
+        log.debug(
+            "batch_write_retry",
+            extra={"table": table, "unprocessed": len(left), "attempt": attempt},
+        )
         pending = left
     return pending, error
 

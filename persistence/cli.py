@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import structlog
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import tables as ops
@@ -455,21 +454,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _EventFormatter(logging.Formatter):
+    """One line per record: `[info     ] table_create   billing=PAY_PER_REQUEST table=orders`,
+    the event name (the record's message) then the fields the library passed as `extra=`."""
+
+    _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = sorted((k, v) for k, v in record.__dict__.items() if k not in self._STANDARD)
+        shown = " ".join(f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in fields)
+        line = f"[{record.levelname.lower():<9}] {record.getMessage():<30} {shown}".rstrip()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def _configure_logging(verbose: bool) -> None:
-    # The CLI is an application: it may configure structlog, but never over a caller's setup,
-    # and logs go to stderr so that stdout stays parseable.
-    if structlog.is_configured():
+    # The CLI is an application: it may configure logging, but never over a caller's setup,
+    # and logs go to stderr so that stdout stays parseable. Other libraries (botocore) keep the
+    # default WARNING: -v is about this library's operations.
+    root = logging.getLogger()
+    if root.handlers:
         return
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO if verbose else logging.WARNING
-        ),
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_EventFormatter())
+    root.addHandler(handler)
+    logging.getLogger("persistence").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 # botocore only says "Unable to locate credentials": say where they come from. A local endpoint

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -27,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import wirejson
 from .errors import InvalidCursor
-from .logs import get_logger
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 ENV_SECRET = "PERSISTENCE_CURSOR_SECRET"
 
@@ -96,8 +96,10 @@ def _warn_fallback_once() -> None:
         _fallback_warned = True
     log.warning(
         "cursor_secret_missing",
-        detail=f"no {ENV_SECRET}: cursors are encrypted with a random per-process key and will "
-        "not survive a restart or work across processes",
+        extra={
+            "detail": f"no {ENV_SECRET}: cursors are encrypted with a random per-process key "
+            "and will not survive a restart or work across processes"
+        },
     )
 
 
@@ -122,7 +124,15 @@ def _derive(secret: bytes) -> _Key:
 
 
 class CursorSigner:
-    """Encrypts and authenticates cursors. Keys are derived once, at the first cursor."""
+    """Encrypts and authenticates page cursors (AES-256-GCM). Keys are derived once, at the
+    first cursor.
+
+    Args:
+        secrets_: the secret, or several (newest first: the first encrypts, every one
+            decrypts, so secrets rotate without breaking cursors in flight). Without one, the
+            comma-separated `PERSISTENCE_CURSOR_SECRET` environment variable, else a random key
+            per process (cursors then do not survive a restart; a warning is logged once).
+    """
 
     def __init__(self, secrets_: str | bytes | Sequence[str | bytes] | None = None) -> None:
         self._fallback = False
@@ -146,6 +156,9 @@ class CursorSigner:
         return keys
 
     def encode(self, last_key: dict[str, Any], shape: str) -> str:
+        """The cursor for `last_key` (a LastEvaluatedKey) of the read described by `shape`:
+        AES-256-GCM with the first secret, the read's shape as associated data.
+        """
         if self._fallback:
             _warn_fallback_once()
         key = self._derived()[0]
@@ -155,6 +168,12 @@ class CursorSigner:
         return _b64(header + nonce + sealed)
 
     def decode(self, cursor: str, shape: str) -> dict[str, Any]:
+        """The LastEvaluatedKey inside `cursor`, if it was issued for the read `shape`.
+
+        Raises:
+            InvalidCursor: malformed, altered, truncated, from another query, or encrypted with
+                a secret no longer accepted.
+        """
         if not isinstance(cursor, str) or not cursor:
             raise InvalidCursor("malformed cursor: expected a non-empty string")
         if len(cursor) > MAX_CURSOR_CHARS:

@@ -9,13 +9,13 @@ block (adr/0011); the events of the failed commit were dropped and are never que
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from .errors import ValidationError
-from .logs import get_logger
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Any]
 
@@ -25,6 +25,19 @@ class EventSource(Protocol):
 
 
 class MessageBus:
+    """Dispatches a command to its handler, then every event raised while handling it.
+
+    Handlers take the message alone (`handler(message)`); bind their dependencies (the unit of
+    work, a notifier) beforehand with `functools.partial`, a closure or a container. Events come
+    from `uow.collect_new_events()` after each handler, so only committed work raises them. An
+    event handler's error is logged and counted in `failed_events`; the other handlers still run.
+
+    Args:
+        uow: where events are collected from: the unit of work the handlers commit with.
+        event_handlers: for each event type, the handlers to call, in order.
+        command_handlers: for each command type, its one handler.
+    """
+
     def __init__(
         self,
         uow: EventSource,
@@ -42,7 +55,7 @@ class MessageBus:
         handler = self.command_handlers.get(type(command))
         if handler is None:
             raise ValidationError(f"no handler registered for command {type(command).__name__}")
-        log.debug("handling_command", command=type(command).__name__)
+        log.debug("handling_command", extra={"command": type(command).__name__})
         result = handler(command)
         queue = list(self.uow.collect_new_events())
         while queue:
@@ -67,8 +80,10 @@ class MessageBus:
                 self.failed_events += 1
                 log.exception(
                     "event_handler_failed",
-                    event_type=type(event).__name__,
-                    handler=getattr(handler, "__name__", repr(handler)),
+                    extra={
+                        "event_type": type(event).__name__,
+                        "handler": getattr(handler, "__name__", repr(handler)),
+                    },
                 )
             raised.extend(self.uow.collect_new_events())
         return raised

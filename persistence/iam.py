@@ -155,6 +155,9 @@ def _tables(objects: Iterable[Table | Mapping[Any]]) -> list[Table]:
 def table_arn(
     table: Table | str, *, region: str = "*", account: str = "*", partition: str = "aws"
 ) -> str:
+    """The ARN of a table (wildcards for region and account unless given), as IAM
+    policies name it.
+    """
     name = table.name if isinstance(table, Table) else table
     return f"arn:{partition}:dynamodb:{region}:{account}:table/{name}"
 

@@ -221,6 +221,7 @@ class Key:
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The field names the pk and sk templates use, in order."""
         out: tuple[str, ...] = ()
         for template in (self.pk, self.sk):
             if template is not None:

@@ -7,6 +7,7 @@ Nothing here runs at import time beyond defining names: the client is built on f
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import sys
@@ -18,12 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-import structlog
 from botocore.config import Config
 
 from .retry import Backoff
 
-log = structlog.get_logger(__name__)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RetryMode = Literal["standard", "adaptive", "legacy"]
@@ -123,6 +123,7 @@ class Lazy(Generic[T]):
         self._built = False
 
     def get(self) -> T:
+        """The resource, built by the factory on the first call."""
         if not self._built:
             with self._lock:
                 if not self._built:
@@ -132,6 +133,7 @@ class Lazy(Generic[T]):
 
     @property
     def built(self) -> bool:
+        """Whether the resource was built already."""
         return self._built
 
     def reset(self) -> None:
@@ -160,9 +162,9 @@ def prewarm(client: Any | None = None) -> float:
     try:
         target.describe_endpoints()
     except Exception as error:  # any failure only means "not prewarmed"
-        log.warning("prewarm_failed", error=str(error))
+        log.warning("prewarm_failed", extra={"error": str(error)})
     spent = time.perf_counter() - started
-    log.debug("prewarm", seconds=round(spent, 4))
+    log.debug("prewarm", extra={"seconds": round(spent, 4)})
     return spent
 
 
@@ -170,7 +172,11 @@ def prewarm(client: Any | None = None) -> float:
 
 
 class LambdaContext(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
+    """What this module reads of the Lambda context object: the invocation's remaining time."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before Lambda stops the invocation."""
+        ...
 
 
 class DeadlineExceeded(TimeoutError):
@@ -191,6 +197,7 @@ class Deadline:
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """A deadline `seconds` from now."""
         return cls(clock() + seconds, clock)
 
     @classmethod
@@ -209,21 +216,26 @@ class Deadline:
         return cls.after(max(0.0, remaining - buffer), clock)
 
     def remaining(self) -> float:
+        """Seconds left (0 once expired)."""
         return max(0.0, self.at - self._clock())
 
     def expired(self) -> bool:
+        """Whether the deadline has passed."""
         return self._clock() >= self.at
 
     def check(self, what: str = "the work") -> None:
+        """Raise DeadlineExceeded (naming `what`) if the deadline has passed."""
         if self.expired():
             raise DeadlineExceeded(f"no time left for {what}")
 
     def sleep(self, seconds: float) -> None:
+        """Sleep, or raise DeadlineExceeded if the wait would cross the deadline."""
         if seconds >= self.remaining():
             raise DeadlineExceeded(f"a {seconds:.3f}s wait would cross the deadline")
         time.sleep(seconds)
 
     def backoff(self, attempts: int = 8, base: float = 0.05, cap: float = 2.0) -> Backoff:
+        """A `Backoff` whose waits respect this deadline (`sleep=self.sleep`)."""
         return Backoff(attempts=attempts, base=base, cap=cap, sleep=self.sleep)
 
     def bounded(self, items: Iterable[T]) -> Iterator[T]:
@@ -316,6 +328,9 @@ class ColdStart:
         self.mark(name)
 
     def report(self) -> dict[str, Any]:
+        """The measurements as a dict for a log line: each phase and the total in
+        milliseconds, memory (`memory_stats()`), and the time before measuring began when known.
+        """
         phases = {name: round(seconds * 1000, 1) for name, seconds in self.phases.items()}
         out: dict[str, Any] = {
             "phases_ms": phases,
@@ -329,4 +344,7 @@ class ColdStart:
 
 
 def measure_cold_start() -> ColdStart:
+    """Start measuring a cold start now: call it first thing in the handler module, then
+    `mark()` each phase as it ends.
+    """
     return ColdStart()

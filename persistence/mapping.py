@@ -24,6 +24,15 @@ KeyType = Literal["S", "N", "B"]
 
 @dataclass(frozen=True)
 class GlobalIndex:
+    """A global secondary index of a `Table`.
+
+    Args:
+        name: the index name.
+        partition_key: the attribute holding the index's partition key.
+        sort_key: the attribute holding its sort key, if any.
+        projection: "ALL", "KEYS_ONLY", or the names of the attributes to project (INCLUDE).
+    """
+
     name: str
     partition_key: str
     sort_key: str | None = None
@@ -32,6 +41,15 @@ class GlobalIndex:
 
 @dataclass(frozen=True)
 class LocalIndex:
+    """A local secondary index of a `Table` (which then needs a sort key): the table's
+    partition key with another sort key.
+
+    Args:
+        name: the index name.
+        sort_key: the attribute holding the index's sort key.
+        projection: "ALL", "KEYS_ONLY", or the names of the attributes to project (INCLUDE).
+    """
+
     name: str
     sort_key: str
     projection: Projection = "ALL"
@@ -84,6 +102,7 @@ class Table:
         return index.partition_key, index.sort_key
 
     def key_attributes(self) -> tuple[str, ...]:
+        """The table's key attribute names: (partition key,) or (partition key, sort key)."""
         return (self.partition_key,) + ((self.sort_key,) if self.sort_key else ())
 
     def attribute_types(self) -> dict[str, KeyType]:
@@ -140,6 +159,21 @@ class Mapping(Generic[T]):
     `counters` (ADD deltas never lose a count) and for values where the latest one is right. It
     is not fine for anything read, decided on and written back (a balance, a status): name an
     int field as `version` and a stale unit of work raises ConcurrencyConflict instead.
+
+    Args:
+        aggregate: the dataclass stored.
+        table: the table it is stored in.
+        key: the primary key templates (`Key(pk="ACCOUNT#{account_id}", sk="ACCOUNT")`);
+            without one, the table's key attributes are fields of the aggregate.
+        index_keys: key templates per index name, for the indexes this aggregate appears in.
+        version: an int field used for optimistic locking (bumped by one on every write).
+        counters: numeric fields written as `ADD field :delta` (no version check needed).
+        created_at: a field set once, when the aggregate is first written.
+        updated_at: a field set on every write.
+        ttl: a field (datetime, date or epoch seconds) stored in the table's TTL attribute.
+        soft_delete: a field set instead of deleting the item; reads then leave it out.
+        events: the field holding pending domain events (never stored); "events" by default.
+        type_name: the value of the table's type attribute (default: the class name).
     """
 
     def __init__(
@@ -297,6 +331,9 @@ class Mapping(Generic[T]):
         return Key(pk="{" + pk + "}", sk=("{" + sk + "}") if sk else None)
 
     def attribute_type(self, attr: str) -> KeyType | None:
+        """The DynamoDB type ("S", "N" or "B") this mapping writes to key attribute `attr`, or
+        None if it does not write that attribute.
+        """
         for p in self.paths:
             for a, template in ((p.pk_attr, p.pk), (p.sk_attr, p.sk)):
                 if a != attr or template is None:
@@ -334,6 +371,11 @@ class Mapping(Generic[T]):
         return {f: getattr(aggregate, f) for f in fields}
 
     def key_of(self, aggregate: Any) -> dict[str, Wire]:
+        """The aggregate's primary key in wire format (`{"pk": {"S": "ACCOUNT#a1"}, ...}`).
+
+        Raises:
+            ValidationError: a key field is None, or its value cannot be rendered unambiguously.
+        """
         out: dict[str, Wire] = {}
         for attr, sort, render, _ in self._key_slots[0]:
             text = render(aggregate) if render is not None else None
@@ -346,6 +388,7 @@ class Mapping(Generic[T]):
         return out
 
     def key_fields_of(self, aggregate: Any) -> dict[str, Any]:
+        """The values of the fields the primary key templates use (`{"account_id": "a1"}`)."""
         return self._field_values(aggregate, self.key_fields)
 
     def primary_key(self, values: MappingABC[str, Any]) -> dict[str, Wire]:
@@ -402,6 +445,14 @@ class Mapping(Generic[T]):
     # ------------------------------------------------------------------ items
 
     def to_item(self, aggregate: Any) -> Item:
+        """The item DynamoDB stores for `aggregate`, in wire format: every field (None fields
+        left out, the events field never), the key and index key attributes derived from the
+        templates (an index whose key needs a None field is left out: a sparse index), the TTL
+        attribute in epoch seconds and the type attribute.
+
+        Raises:
+            ValidationError: not an aggregate of this mapping, or a value DynamoDB would refuse.
+        """
         if type(aggregate) is not self.aggregate and not isinstance(aggregate, self.aggregate):
             raise ValidationError(f"{self.name} mapping cannot store a {type(aggregate).__name__}")
         item = self.converter.to_item(aggregate)
@@ -447,6 +498,11 @@ class Mapping(Generic[T]):
         return item
 
     def from_item(self, item: MappingABC[str, Wire]) -> T:
+        """The aggregate stored as `item` (wire format), equal to the one `to_item` was given.
+
+        Raises:
+            ValidationError: the item's type attribute names another aggregate type.
+        """
         stored_type = item.get(self.table.type_attribute)
         if stored_type is not None and stored_type.get("S") != self.type_name:
             raise ValidationError(
@@ -478,6 +534,9 @@ class Mapping(Generic[T]):
         return {**item, self.ttl: wire} if wire is not None else item
 
     def is_type(self, item: MappingABC[str, Wire]) -> bool:
+        """Whether `item` holds this mapping's aggregate type (true for an item without a
+        type attribute, written before or by other code).
+        """
         stored = item.get(self.table.type_attribute)
         return stored is None or stored.get("S") == self.type_name
 

@@ -8,6 +8,7 @@ least once, and a record is marked done only after its publish returned.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -19,11 +20,10 @@ from .actions import Meaning, Put
 from .backend import Backend
 from .event_codec import EventCodec
 from .keys import Key
-from .logs import get_logger
 from .mapping import Mapping, Table
 from .specification import NotExists, attr
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 PENDING = "pending"
 DONE = "done"
@@ -31,6 +31,10 @@ DONE = "done"
 
 @dataclass
 class OutboxRecord:
+    """One stored event of the outbox: when and as what it was raised, its encoded payload,
+    and whether a relay published it (`status` "pending" or "done").
+    """
+
     created_at: str
     message_id: str
     event_type: str
@@ -41,7 +45,18 @@ class OutboxRecord:
 
 
 class Outbox:
-    """Where outbox records live: a table of the application (single-table friendly)."""
+    """Where outbox records live: a table of the application (single-table friendly).
+
+    Give it to a unit of work (`DynamoDBUnitOfWork(client, mappings, outbox=outbox)`): each
+    commit then writes its events as outbox records in the same transaction.
+
+    Args:
+        table: the table to store records in.
+        event_types: the event dataclasses that may be written (and decoded by a relay).
+        retention: how long a published record is kept, when the table's TTL attribute is
+            "expires_at".
+        type_name: the records' type attribute value.
+    """
 
     def __init__(
         self,
@@ -68,6 +83,9 @@ class Outbox:
         )
 
     def actions(self, events: Sequence[Any], now: datetime) -> list[Put]:
+        """One Put per event, for the commit that raised them (the unit of work calls this);
+        the events of one commit keep the order they were raised in.
+        """
         out = []
         stamp = now.astimezone(UTC).isoformat()
         for position, event in enumerate(events):
@@ -87,10 +105,20 @@ class Outbox:
         return out
 
     def relay(self, backend: Backend, publish: Callable[[Any], None]) -> OutboxRelay:
+        """An `OutboxRelay` publishing this outbox's pending events from `backend`."""
         return OutboxRelay(self, backend, publish)
 
 
 class OutboxRelay:
+    """Publishes an outbox's pending events and marks each one done after `publish`
+    returned: delivery is at least once, in creation order.
+
+    Args:
+        outbox: the outbox to relay.
+        backend: the store holding it (`DynamoDBBackend`, `InMemoryStore`).
+        publish: called with each decoded event; raising means "not published, try again".
+    """
+
     def __init__(self, outbox: Outbox, backend: Backend, publish: Callable[[Any], None]) -> None:
         self.outbox = outbox
         self.backend = backend
@@ -129,5 +157,5 @@ class OutboxRelay:
                 uow.commit()
             published += 1
         if published:
-            log.info("outbox_relayed", events=published)
+            log.info("outbox_relayed", extra={"events": published})
         return published

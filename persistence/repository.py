@@ -20,7 +20,6 @@ from .backend import Backend, ReadResult
 from .cursor import CursorSigner
 from .errors import BatchIncomplete, NotFound, ValidationError
 from .keyid import key_id
-from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .planner import Plan, plan
@@ -33,8 +32,7 @@ if TYPE_CHECKING:
     from .update import UpdateBuilder
 
 T = TypeVar("T")
-log = get_logger(__name__)
-_key_log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +58,22 @@ class Page(Generic[T]):
 
 
 class Repository(Generic[T]):
+    """Collection-like access to the aggregates of one mapping, on any backend.
+
+    Get one from a unit of work (`uow.repository(Account)`): reads go through its identity map
+    and `add` / `remove` are written by its commit. `DynamoDBRepository` and
+    `InMemoryRepository` are repositories outside a unit of work, whose writes go out at once.
+
+    Args:
+        backend: the store to read and write (`DynamoDBBackend`, `InMemoryStore`).
+        mapping: how the aggregate type is stored.
+        unit_of_work: the unit of work this repository belongs to, if any.
+        cursor_secret: the secret (or secrets, newest first) cursors are encrypted with;
+            see `CursorSigner`.
+        signer: a `CursorSigner` to use instead of one built from `cursor_secret`.
+        backoff: how batch reads and writes wait between attempts.
+    """
+
     def __init__(
         self,
         backend: Backend,
@@ -80,6 +94,7 @@ class Repository(Generic[T]):
 
     @property
     def signer(self) -> CursorSigner:
+        """The `CursorSigner` that encrypts this repository's page cursors (built on first use)."""
         if self._signer is None:
             self._signer = CursorSigner(self._cursor_secret)
         return self._signer
@@ -113,6 +128,20 @@ class Repository(Generic[T]):
     # ------------------------------------------------------------------ reads
 
     def get(self, *, consistent: bool = False, include_deleted: bool = False, **key: Any) -> T:
+        """The aggregate with these key fields (`repo.get(account_id="a1")`), read by GetItem.
+
+        In a unit of work, an aggregate already loaded is returned from the identity map (the
+        same object). A soft-deleted aggregate counts as absent unless `include_deleted`.
+
+        Args:
+            consistent: a strongly consistent read.
+            include_deleted: return a soft-deleted aggregate too.
+            **key: the fields the mapping's key templates use.
+
+        Raises:
+            NotFound: nothing of this type is stored under the key.
+            ValidationError: a key field is missing, or its value cannot be in a key.
+        """
         wire_key = self.mapping.key_from_fields(key)
         if self._uow is not None:
             cached = self._uow._cached(self.mapping, wire_key)
@@ -192,7 +221,10 @@ class Repository(Generic[T]):
                 if not is_transient(exc):
                     raise
                 error = exc
-                log.debug("batch_get_error", table=table, error=error_code(exc), attempt=attempt)
+                log.debug(
+                    "batch_get_error",
+                    extra={"table": table, "error": error_code(exc), "attempt": attempt},
+                )
                 continue
             error = None
             items.extend(found.get(table, []))
@@ -200,7 +232,8 @@ class Repository(Generic[T]):
                 return items, [], None
             request = {table: unprocessed[table]}
             log.debug(
-                "batch_get_retry", table=table, unprocessed=len(request[table]), attempt=attempt
+                "batch_get_retry",
+                extra={"table": table, "unprocessed": len(request[table]), "attempt": attempt},
             )
         return items, request[table], error
 
@@ -214,6 +247,13 @@ class Repository(Generic[T]):
         allow_scan: bool = True,
         include_deleted: bool = False,
     ) -> Plan:
+        """The read `find` would send for `spec`: GetItem, a Query on the table or an index,
+        or a Scan, with its key condition and filter (see `explain` for a one-line summary).
+
+        Raises:
+            ValidationError: the spec names an unknown field, `index` is not declared, or only a
+                Scan can serve the spec and `allow_scan` is False.
+        """
         return plan(
             self.mapping,
             spec,
@@ -274,6 +314,31 @@ class Repository(Generic[T]):
         return_consumed_capacity: bool = False,
         fields: Sequence[str] | None = None,
     ) -> Page[T] | Page[dict[str, Any]]:
+        """One page of the aggregates that satisfy `spec` (all of the mapping's type if None).
+
+        The planner picks the cheapest read (GetItem, Query, Scan last) and the rest of the spec
+        becomes the filter; names and values always go through placeholders. Pass the page's
+        `cursor` back to get the next page: it is encrypted and authenticated, bound to this
+        query, and reveals no key value.
+
+        Args:
+            spec: what the aggregates must satisfy.
+            limit: items DynamoDB evaluates for this page (before the filter, so a page can hold
+                fewer, even none, and still have a cursor).
+            cursor: `page.cursor` of the previous page of the same query.
+            index: read this index instead of letting the planner choose.
+            descending: sort-key order, highest first.
+            consistent: a strongly consistent read (not on a global index).
+            allow_scan: False refuses a spec that only a Scan can serve (ValidationError).
+            include_deleted: include soft-deleted aggregates.
+            return_consumed_capacity: fill `page.consumed_capacity`.
+            fields: return dicts of these fields' typed values (a ProjectionExpression)
+                instead of aggregates; they never enter the identity map.
+
+        Raises:
+            InvalidCursor: the cursor is tampered, foreign or from another query.
+            ValidationError: a bad spec, limit, index or field name.
+        """
         if limit is not None and limit < 1:
             raise ValidationError(f"limit must be at least 1, got {limit}")
         if fields is not None:
@@ -336,6 +401,8 @@ class Repository(Generic[T]):
         return Page([aggregate], None, 1, 1)
 
     def find_one(self, spec: Spec | None = None, **options: Any) -> T | None:
+        """The first aggregate satisfying `spec`, or None; reads page after page until one
+        matches. `options` are those of `find`."""
         for aggregate in self.iterate(spec, **options):
             return aggregate
         return None
@@ -380,12 +447,12 @@ class Repository(Generic[T]):
         if self.mapping.holds_key(aggregate, key):
             # In a unit of work the identity map decides which object stands for the item.
             return self._uow._track(self.mapping, item) if self._uow is not None else aggregate
-        _key_log.warning(
-            "%s: the item stored at key %s has key fields that do not render to that key "
-            "(written before key templates were injective, or by other code); it is treated "
-            "as absent. See ADR 0009 to find and migrate such items.",
-            self.mapping.name,
-            self.mapping.key_fields_from_item(key),
+        # The key's values stay out of the record: they are item values (docs/reliability.md).
+        log.warning(
+            "key_fields_mismatch: an item's key fields do not render to the key it is stored "
+            "under (written before key templates were injective, or by other code); it is "
+            "treated as absent. See ADR 0009 to find and migrate such items.",
+            extra={"aggregate_type": self.mapping.name},
         )
         return None
 

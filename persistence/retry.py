@@ -13,6 +13,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Backoff:
+    """Bounded exponential backoff with full jitter: attempt n waits a random time between 0
+    and min(cap, base * 2**n) seconds.
+
+    Args:
+        attempts: how many attempts in all (the first included).
+        base: the first wait's upper bound, in seconds.
+        cap: the largest wait, in seconds.
+        sleep: how to wait (replace it in tests).
+    """
+
     attempts: int = 8
     base: float = 0.05
     cap: float = 2.0
@@ -23,6 +33,7 @@ class Backoff:
         return random.uniform(0, min(self.cap, self.base * (2**attempt)))
 
     def wait(self, attempt: int) -> None:
+        """Sleep `delay(attempt)` seconds."""
         self.sleep(self.delay(attempt))
 
 

@@ -77,7 +77,11 @@ def path_text(path: Path) -> str:
 
 
 class Spec:
-    """Base of every specification node."""
+    """Base of every specification node: a predicate over an aggregate's stored attributes.
+
+    Build specs with `attr(...)` and combine them with `&`, `|` and `~`. `bool(spec)` raises
+    TypeError, so `and` / `or` / `not` cannot silently drop a condition.
+    """
 
     __slots__ = ()
 
@@ -98,9 +102,11 @@ class Spec:
         )
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
+        """Whether a wire-format item satisfies this spec, with DynamoDB's semantics."""
         raise NotImplementedError
 
     def paths(self) -> Iterator[Path]:
+        """Every attribute path the spec reads, as tuples of names and list indexes."""
         raise NotImplementedError
 
     def is_satisfied_by(self, candidate: Any, mapping: AggregateMapping[Any] | None = None) -> bool:
@@ -192,6 +198,7 @@ class _Comparable:
         return self._cmp(">=", value)
 
     def between(self, low: Any, high: Any) -> Between:
+        """`path BETWEEN low AND high`, both ends included."""
         return Between(self._left(), _operand(low, "between"), _operand(high, "between"))
 
 
@@ -527,7 +534,12 @@ class NotExists(Spec):
 
 
 class Attr(_Comparable):
-    """`attr("balance")`: the left side of a specification."""
+    """`attr("balance")`: the left side of a specification.
+
+    Compare it with `==`, `!=`, `<`, `<=`, `>`, `>=` and `.between(low, high)` against a value or
+    another `attr(...)`, or use the methods below. A name that is not a field of the aggregate
+    raises ValidationError when the spec is used.
+    """
 
     __slots__ = ("path",)
 
@@ -543,12 +555,16 @@ class Attr(_Comparable):
         raise TypeError("an attribute is not a condition: compare it, e.g. attr('x') == 1")
 
     def begins_with(self, prefix: str | bytes) -> BeginsWith:
+        """`begins_with(path, prefix)`: a string or binary value starting with `prefix`."""
         return BeginsWith(self.path, Value.of(prefix, "begins_with"))
 
     def contains(self, value: Any) -> Contains:
+        """`contains(path, value)`: a substring of a string, a member of a set or an element
+        of a list."""
         return Contains(self.path, Value.of(value, "contains"))
 
     def is_in(self, values: Iterable[Any]) -> In:
+        """`path IN (...)`: equal to one of `values` (a list, not a string)."""
         if isinstance(values, str | bytes | Mapping | Spec | _Comparable) or not isinstance(
             values, Iterable
         ):
@@ -556,12 +572,16 @@ class Attr(_Comparable):
         return In(self.path, tuple(Value.of(v, "is_in") for v in values))
 
     def exists(self) -> Exists:
+        """`attribute_exists(path)`: the attribute is stored (a None field is not)."""
         return Exists(self.path)
 
     def not_exists(self) -> NotExists:
+        """`attribute_not_exists(path)`."""
         return NotExists(self.path)
 
     def size(self) -> Size:
+        """`size(path)`: the length of a string, binary, set, list or map, to compare with a
+        number."""
         return Size(self.path)
 
     def __repr__(self) -> str:

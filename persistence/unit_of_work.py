@@ -15,6 +15,7 @@ raises UnitOfWorkStateError until the block ends, and the next `with` starts afr
 from __future__ import annotations
 
 import copy
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
@@ -41,7 +42,6 @@ from .errors import (
     ValidationError,
 )
 from .keyid import key_id
-from .logs import get_logger
 from .mapping import Mapping
 from .marshal import Item, Wire
 from .repository import Repository
@@ -50,7 +50,7 @@ from .specification import NotExists, Spec, all_of, attr, wire_equal
 from .validation import check_item, item_size
 
 T = TypeVar("T")
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 State = Literal["clean", "new", "removed"]
 Lifecycle = Literal["closed", "open", "committed", "failed"]
 
@@ -83,7 +83,21 @@ class _Planned:
 
 
 class UnitOfWork:
-    """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork."""
+    """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork.
+
+    Each `with uow:` block is a fresh unit of work (empty identity map), so one object serves
+    handler after handler; use one per thread. Leaving the block without `commit()` discards
+    every change. A commit that fails once sending began makes the block refuse any further use
+    with UnitOfWorkStateError until the block ends.
+
+    Args:
+        backend: the store (`DynamoDBBackend`, `InMemoryStore`).
+        mappings: the mappings of the aggregate types this unit of work handles.
+        cursor_secret: the secret (or secrets, newest first) page cursors are encrypted with.
+        outbox: an `Outbox`: the events of each commit are written in the same transaction.
+        clock: returns the current time (created_at, updated_at, soft delete stamps).
+        retry_policy: how commit retries transient failures with the same request token.
+    """
 
     # How commit retries throttling, 5xx, connection errors and TransactionConflict (the same
     # request and ClientRequestToken each time); set on an instance to change it.
@@ -188,6 +202,7 @@ class UnitOfWork:
     # ------------------------------------------------------------------ repositories
 
     def mapping(self, aggregate_type: type[T]) -> Mapping[T]:
+        """The mapping registered for `aggregate_type` (ValidationError if there is none)."""
         try:
             return self._mappings[aggregate_type]
         except KeyError:
@@ -197,6 +212,14 @@ class UnitOfWork:
             ) from None
 
     def repository(self, aggregate_type: type[T]) -> Repository[T]:
+        """The repository of `aggregate_type` in this block: what it loads joins the identity
+        map, and its `add` / `remove` are written by `commit`. It refuses immediate writes
+        (`put`, `save`, `delete`...) with ValidationError.
+
+        Raises:
+            UnitOfWorkStateError: outside a `with` block, or after a failed commit in it.
+            ValidationError: no mapping for `aggregate_type`.
+        """
         self._require_usable(f"repository({aggregate_type.__name__})")
         repo = self._repositories.get(aggregate_type)
         if repo is None:
@@ -356,7 +379,10 @@ class UnitOfWork:
                 self.backend.transact_write(actions, token)
 
             def on_retry(attempt: int, error: BaseException, wait: float) -> None:
-                log.info("commit_retry", attempt=attempt, error=error_code(error), wait=wait)
+                log.info(
+                    "commit_retry",
+                    extra={"attempt": attempt, "error": error_code(error), "wait": wait},
+                )
 
             try:
                 self.retry_policy.run(send, on_retry=on_retry)
@@ -367,7 +393,7 @@ class UnitOfWork:
             except BaseException as exc:
                 self._on_failure(exc)
                 raise
-            log.debug("commit", actions=len(actions))
+            log.debug("commit", extra={"actions": len(actions)})
         self._on_success(planned)
         self._state = "committed"
 

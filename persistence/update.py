@@ -284,6 +284,7 @@ class UpdateBuilder(Generic[T, R]):
         return self._add(SetValue(path, wire))
 
     def remove(self, field: str) -> UpdateBuilder[T, R]:
+        """REMOVE the field (or a nested path); it then reads back as None."""
         path = self._path(field, "remove")
         if len(path) == 1:
             self._check_removable(str(path[0]))
@@ -293,6 +294,7 @@ class UpdateBuilder(Generic[T, R]):
         return self._add(Remove(path))
 
     def set_if_not_exists(self, field: str, value: Any) -> UpdateBuilder[T, R]:
+        """SET the field to `value` only where it is not stored yet (`if_not_exists`)."""
         path = self._path(field, "set_if_not_exists")
         wire = self._wire(path, value)
         if wire is None:
@@ -318,15 +320,20 @@ class UpdateBuilder(Generic[T, R]):
         return self._add(AddValue(path, wire))
 
     def increment(self, field: str) -> UpdateBuilder[T, R]:
+        """ADD 1 to a number field."""
         return self.add(field, 1)
 
     def decrement(self, field: str) -> UpdateBuilder[T, R]:
+        """ADD -1 to a number field."""
         return self.add(field, -1)
 
     def append_to_list(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+        """Append `values` to a list field (`list_append`); a missing list starts empty."""
         return self._list_append(field, values, prepend=False)
 
     def prepend_to_list(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+        """Insert `values` at the front of a list field (`list_append`); a missing list starts
+        empty."""
         return self._list_append(field, values, prepend=True)
 
     def set_list_element(self, field: str, index: int, value: Any) -> UpdateBuilder[T, R]:
@@ -337,16 +344,19 @@ class UpdateBuilder(Generic[T, R]):
         return self._add(SetValue(path, element))
 
     def remove_from_list_at(self, field: str, index: int) -> UpdateBuilder[T, R]:
+        """REMOVE `field[index]`; the later elements shift down."""
         path = self._list_path(field, index, "remove_from_list_at")
         self._opaque.add(str(path[0]))
         return self._add(Remove(path))
 
     def add_to_set(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+        """ADD `values` to a set field (members already there stay once)."""
         path = self._path(field, "add_to_set")
         self._opaque.add(str(path[0]))
         return self._add(AddValue(path, self._set_wire(path, values, "add_to_set")))
 
     def delete_from_set(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+        """DELETE `values` from a set field; a set left empty is removed (reads back empty)."""
         path = self._path(field, "delete_from_set")
         self._opaque.add(str(path[0]))
         return self._add(DeleteFromSet(path, self._set_wire(path, values, "delete_from_set")))
@@ -361,9 +371,11 @@ class UpdateBuilder(Generic[T, R]):
         return self
 
     def condition_exists(self, field: str) -> UpdateBuilder[T, R]:
+        """Apply the update only if the field is stored (ConditionFailed if not)."""
         return self.condition(attr(self._condition_path(field)).exists())
 
     def condition_not_exists(self, field: str) -> UpdateBuilder[T, R]:
+        """Apply the update only if the field is not stored (ConditionFailed if it is)."""
         return self.condition(attr(self._condition_path(field)).not_exists())
 
     def condition_version(self, version: int) -> UpdateBuilder[T, R]:
@@ -398,6 +410,10 @@ class UpdateBuilder(Generic[T, R]):
     ) -> UpdateBuilder[T, None]: ...  # pragma: no cover
 
     def return_values(self, which: ReturnValues) -> UpdateBuilder[T, Any]:
+        """What `execute()` returns: "ALL_NEW" (the updated aggregate, the default),
+        "ALL_OLD" (the aggregate before), "UPDATED_NEW" / "UPDATED_OLD" (a dict of the updated
+        fields' typed values after / before) or "NONE" (None).
+        """
         if which not in _RETURN_VALUES:
             raise ValidationError(
                 f"return_values must be one of {list(_RETURN_VALUES)}, not {which!r}"

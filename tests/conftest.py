@@ -24,7 +24,9 @@ def dynamodb_client(moto: MotoServer) -> Iterator[Any]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The library logs through structlog and never configures it; the test run keeps it quiet.
+    # The library logs through the standard library and is silent until configured (pytest's
+    # caplog sees its records). The demo application logs through structlog, which prints
+    # every level to stdout until configured: its in-process tests keep it at WARNING.
     import logging
 
     import structlog

@@ -28,6 +28,16 @@ _UNKNOWN = Meaning(None, {}, "put")
 
 
 class DynamoDBBackend:
+    """The `Backend` contract over a boto3 DynamoDB low-level client.
+
+    Args:
+        client: a boto3 DynamoDB client (thread-safe; may be shared).
+        fast_path: convert the library's own requests and responses itself instead of through
+            botocore's per-attribute parsing (other users of the client are unaffected).
+        single_action_writes: send a one-action commit as a single conditional write, for test
+            servers without transactions; not for production (no idempotency token).
+    """
+
     def __init__(
         self, client: Any, *, fast_path: bool = True, single_action_writes: bool = False
     ) -> None:
@@ -50,6 +60,7 @@ class DynamoDBBackend:
     # ------------------------------------------------------------------ reads
 
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        """GetItem: the stored item under `key`, or None."""
         with _refusals(), fastpath.ours(self.fast_path):
             response = self.client.get_item(
                 TableName=table, Key=dict(key), ConsistentRead=consistent
@@ -60,6 +71,7 @@ class DynamoDBBackend:
     def batch_get(
         self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
     ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
+        """One BatchGetItem: (found items per table, unprocessed keys per table)."""
         request = {
             table: {"Keys": [dict(k) for k in keys], "ConsistentRead": consistent}
             for table, keys in requests.items()
@@ -87,6 +99,7 @@ class DynamoDBBackend:
         projection: Sequence[str] | None = None,
         return_consumed_capacity: bool = False,
     ) -> ReadResult:
+        """One Query or Scan page, as `plan` describes it (see `Backend.read`)."""
         builder = ExpressionBuilder()
         request: dict[str, Any] = {"TableName": plan.table}
         if plan.index is not None:
@@ -130,6 +143,9 @@ class DynamoDBBackend:
     # ------------------------------------------------------------------ writes
 
     def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        """TransactWriteItems with `token` as ClientRequestToken; a cancellation raises
+        `Cancelled` with one reason per action.
+        """
         if self.single_action_writes and len(actions) == 1 and not isinstance(actions[0], Check):
             try:
                 self.write(actions[0])
@@ -162,6 +178,9 @@ class DynamoDBBackend:
             raise Cancelled(reasons) from None
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
+        """One PutItem, UpdateItem or DeleteItem; a failed condition raises
+        `ConditionalCheckFailed` with the stored item. Returns what `return_values` asks for.
+        """
         request = _request(action)
         if action.condition is not None:
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
@@ -187,6 +206,7 @@ class DynamoDBBackend:
         return attributes
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
+        """One BatchWriteItem; returns the requests DynamoDB left unprocessed."""
         request: dict[str, list[dict[str, Any]]] = {}
         for table, actions in requests.items():
             for action in actions:

@@ -16,7 +16,11 @@ T = TypeVar("T")
 
 
 class DynamoDBUnitOfWork(UnitOfWork):
-    """One unit of work per thread; boto3 clients are thread-safe and may be shared."""
+    """A unit of work over a boto3 DynamoDB low-level client (`boto3.client("dynamodb")`).
+
+    One unit of work per thread; boto3 clients are thread-safe and may be shared. The other
+    arguments are those of `UnitOfWork`.
+    """
 
     def __init__(
         self,
@@ -40,7 +44,9 @@ class DynamoDBUnitOfWork(UnitOfWork):
 
 
 class DynamoDBRepository(Repository[T]):
-    """A repository outside any unit of work: each add/remove commits at once."""
+    """A repository outside any unit of work, over a boto3 DynamoDB client: each write
+    (`add`, `remove`, `put`, `save`, `delete`, `update(...).execute()`, batches) goes out at once,
+    with the same conditions and errors as a commit."""
 
     def __init__(
         self,

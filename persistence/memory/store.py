@@ -54,7 +54,10 @@ class _TableData:
 
 
 class InMemoryStore:
-    """Shared by every InMemoryUnitOfWork / repository that should see the same data."""
+    """The in-memory "database": the `Backend` contract performed in memory with DynamoDB's
+    rules, limits and errors. Share one store between every InMemoryUnitOfWork and repository
+    that should see the same data; it is thread-safe. `requests` lists the operation names
+    performed, for tests that count round trips."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -65,6 +68,7 @@ class InMemoryStore:
     # ------------------------------------------------------------------ schema
 
     def register(self, table: Any) -> None:
+        """Create the table in memory (empty), if it is not there yet."""
         with self._lock:
             if table.name not in self._tables:
                 self._tables[table.name] = _TableData(table)
@@ -89,6 +93,7 @@ class InMemoryStore:
             return [copy.deepcopy(i) for i in self._data(table).items.values()]
 
     def clear(self) -> None:
+        """Empty every table, forget idempotency tokens and the request log."""
         with self._lock:
             for data in self._tables.values():
                 data.items.clear()
@@ -98,6 +103,7 @@ class InMemoryStore:
     # ------------------------------------------------------------------ reads
 
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        """GetItem: a copy of the stored item under `key`, or None."""
         with self._lock:
             self.requests.append("GetItem")
             data = self._data(table)
@@ -107,6 +113,7 @@ class InMemoryStore:
     def batch_get(
         self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
     ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
+        """BatchGetItem: (found items per table, unprocessed keys per table: always none here)."""
         with self._lock:
             self.requests.append("BatchGetItem")
             found: dict[str, list[Item]] = {}
@@ -130,6 +137,9 @@ class InMemoryStore:
         projection: Sequence[str] | None = None,
         return_consumed_capacity: bool = False,
     ) -> ReadResult:
+        """One Query or Scan page in DynamoDB's order (sort key within a partition; a Scan in
+        hash order), with the same limit-before-filter semantics and resume key.
+        """
         with self._lock:
             _check_plan(plan)
             self.requests.append(plan.operation)
@@ -205,6 +215,10 @@ class InMemoryStore:
     # ------------------------------------------------------------------ writes
 
     def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        """All actions or none, with TransactWriteItems' rules: conditions are checked
+        before anything is applied (`Cancelled` with one reason per action), and a token already
+        used for the same request within 10 minutes is answered without applying it again.
+        """
         with self._lock:
             for action in actions:
                 _check_action(action)
@@ -255,6 +269,9 @@ class InMemoryStore:
             self._tokens[token] = (now, fingerprint)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
+        """One Put, Update or Delete; a failed condition raises `ConditionalCheckFailed`
+        with the stored item. Returns what `return_values` asks for, as DynamoDB does.
+        """
         with self._lock:
             _check_action(action)
             self.requests.append(type(action).__name__ + "Item")
@@ -277,6 +294,9 @@ class InMemoryStore:
             return None
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
+        """BatchWriteItem, validated as DynamoDB does (25 requests, no duplicate keys);
+        returns the unprocessed requests (always none here).
+        """
         with self._lock:
             self.requests.append("BatchWriteItem")
             _check_batch(self, requests)

@@ -16,7 +16,13 @@ T = TypeVar("T")
 
 
 class InMemoryUnitOfWork(UnitOfWork):
-    """Without `store=`, each unit of work gets a private store."""
+    """A unit of work over an `InMemoryStore`: the same behaviour, errors and limits as
+    `DynamoDBUnitOfWork`, without a network.
+
+    Without `store=`, each unit of work gets a private store; share one store between units of
+    work (one per thread) to see each other's writes. The other arguments are those of
+    `UnitOfWork`.
+    """
 
     def __init__(
         self,
@@ -40,7 +46,8 @@ class InMemoryUnitOfWork(UnitOfWork):
 
 
 class InMemoryRepository(Repository[T]):
-    """A repository outside any unit of work: each add/remove commits at once."""
+    """A repository outside any unit of work, over an `InMemoryStore` (a private one without
+    `store=`): each write goes out at once, as with `DynamoDBRepository`."""
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -10,8 +11,6 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import structlog
 
 from ..errors import TableError, ValidationError
 from ..mapping import Mapping, Table
@@ -22,11 +21,15 @@ from .live import _raw_describe
 from .progress import CopyProgress
 from .schema import Client, _name
 
-log = structlog.get_logger("persistence.tables")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class CopyResult:
+    """What `copy_table` did: items scanned in the source, written to the target, skipped by
+    the transform, the target's item count afterwards, and whether it resumed a checkpoint.
+    """
+
     source: str
     target: str
     scanned: int
@@ -150,7 +153,10 @@ def copy_table(
         estimated_total=source_raw.get("ItemCount"),
         backoff=backoff or Backoff(),
     )
-    log.info("table_copy_start", source=source_name, target=target_name, resumed=state.resumed)
+    log.info(
+        "table_copy_start",
+        extra={"source": source_name, "target": target_name, "resumed": state.resumed},
+    )
     _run_segments(job, segments)
     scanned, written, skipped, _ = state.totals()
     if not job.reported:  # everything was done by an earlier run: still show the final state
@@ -161,7 +167,9 @@ def copy_table(
             f"copy {source_name!r} -> {target_name!r} wrote {written} items but the target holds "
             f"{count}: some writes were lost or the transform gave several items the same key"
         )
-    log.info("table_copy_done", source=source_name, target=target_name, written=written)
+    log.info(
+        "table_copy_done", extra={"source": source_name, "target": target_name, "written": written}
+    )
     return CopyResult(source_name, target_name, scanned, written, skipped, count, state.resumed)
 
 
@@ -211,6 +219,7 @@ def count_items(client: Client, table: Table | str) -> int:
 
 
 def is_empty(client: Client, table: Table | str) -> bool:
+    """Whether the table holds no item (one Scan with Limit=1 and Select=COUNT)."""
     page = client.scan(TableName=_name(table), Limit=1, Select="COUNT")
     return int(page.get("Count", 0)) == 0 and "LastEvaluatedKey" not in page
 

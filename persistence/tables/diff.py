@@ -33,11 +33,16 @@ class Change:
 
 @dataclass(frozen=True)
 class TableDiff:
+    """What differs between a declared `Table` and the live table (`diff_table`): one
+    `Change` per difference, each either applicable in place (`update_table`) or not.
+    """
+
     table: str
     changes: tuple[Change, ...]
 
     @property
     def in_sync(self) -> bool:
+        """True when the live table matches the declaration."""
         return not self.changes
 
     @property
@@ -47,6 +52,7 @@ class TableDiff:
 
     @property
     def needs_recreate(self) -> bool:
+        """True when some change cannot be applied in place (see `errors`): copy to a new table."""
         return bool(self.errors)
 
 

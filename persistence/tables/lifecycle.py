@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import structlog
 from botocore.exceptions import ClientError
 
 from ..errors import TableError
@@ -16,11 +16,16 @@ from .live import _keys_of, _live_billing_mode, _live_index_specs, _live_ttl, _r
 from .schema import Billing, Client, KmsEncryption, StreamView, _name, create_table_request
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, _waiter, wait_for_active
 
-log = structlog.get_logger("persistence.tables")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class IndexDescription:
+    """One index of a live table, as `describe_table` reports it: "global" or "local", its
+    status, key attributes and projection ("ALL", "KEYS_ONLY" or "INCLUDE" with
+    `projected_attributes`).
+    """
+
     name: str
     kind: Literal["global", "local"]
     status: str
@@ -32,6 +37,11 @@ class IndexDescription:
 
 @dataclass(frozen=True)
 class TableDescription:
+    """A live table as `describe_table` reports it: status, approximate item count and size
+    (DynamoDB refreshes them about every six hours), keys, billing mode and capacity, indexes,
+    TTL attribute and status, stream view type and ARN.
+    """
+
     name: str
     status: str
     item_count: int
@@ -73,7 +83,7 @@ def create_table(
                 "to accept an existing table, or update_table to change it"
             ) from error
         raise
-    log.info("table_create", table=table.name, billing=request["BillingMode"])
+    log.info("table_create", extra={"table": table.name, "billing": request["BillingMode"]})
     if not wait:
         return
     wait_for_active(client, table, timeout=timeout, poll_interval=poll_interval, sleep=sleep)
@@ -98,7 +108,7 @@ def delete_table(
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return False
         raise
-    log.info("table_delete", table=name)
+    log.info("table_delete", extra={"table": name})
     if wait:
         waiter = _waiter(timeout, poll_interval, sleep)
         waiter.until(f"table {name!r} to be deleted", lambda: _raw_describe(client, name) is None)
@@ -148,7 +158,7 @@ def _set_ttl(client: Client, name: str, attribute: str, *, enabled: bool) -> Non
     client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": enabled, "AttributeName": attribute}
     )
-    log.info("table_ttl", table=name, attribute=attribute, enabled=enabled)
+    log.info("table_ttl", extra={"table": name, "attribute": attribute, "enabled": enabled})
 
 
 def describe_table(client: Client, table: Table | str) -> TableDescription:

@@ -9,6 +9,11 @@ from typing import TextIO
 
 @dataclass(frozen=True)
 class CopyProgress:
+    """Progress of `copy_table`, passed to its `progress` callback after each page: items
+    scanned, written and skipped so far, segments finished, and the source's approximate item
+    count (None when unknown).
+    """
+
     source: str
     target: str
     scanned: int

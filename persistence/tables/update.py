@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
-import structlog
 from botocore.exceptions import ClientError
 
 from ..errors import TableError
@@ -17,7 +17,7 @@ from .live import _live_billing, _live_index_specs, _live_ttl, _raw_describe
 from .schema import Billing, Client, OnDemand, _gsi_request, _throughput, tables_of
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, _is_active, _Waiter, _waiter
 
-log = structlog.get_logger("persistence.tables")
+log = logging.getLogger(__name__)
 
 
 def update_table(
@@ -45,7 +45,9 @@ def update_table(
     applied: list[Change] = []
     for change in diff.changes:
         if change.destructive and not prune:
-            log.warning("table_change_skipped", table=table.name, change=change.description)
+            log.warning(
+                "table_change_skipped", extra={"table": table.name, "change": change.description}
+            )
             continue
         _apply(client, table, change, billing, waiter)
         applied.append(change)
@@ -55,7 +57,10 @@ def update_table(
 def _apply(
     client: Client, table: Table, change: Change, billing: Billing | None, waiter: _Waiter
 ) -> None:
-    log.info("table_update", table=table.name, kind=change.kind, change=change.description)
+    log.info(
+        "table_update",
+        extra={"table": table.name, "kind": change.kind, "change": change.description},
+    )
     if change.kind == "create_table":
         create_table(
             client,

@@ -60,6 +60,8 @@ def _stored(h: Harness, account_id: str) -> Account:
 
 
 class MarshallingContract:
+    """Every supported field type round-trips through the backend unchanged."""
+
     def test_every_field_type_round_trips_through_the_backend(self, harness: Harness) -> None:
         gadget = Gadget(
             "g1",
@@ -142,6 +144,8 @@ class MarshallingContract:
 
 
 class DerivedValuesContract:
+    """Stamped fields (created_at, updated_at), derived index keys and TTL epoch seconds."""
+
     def test_stamped_fields_feed_index_keys_and_ttl_is_epoch_seconds(
         self, harness: Harness
     ) -> None:
@@ -164,6 +168,8 @@ class DerivedValuesContract:
 
 
 class RepositoryContract:
+    """Repository reads and writes: get, get_many, find and pages, count, the planner's choices."""
+
     def test_get_returns_what_was_added_and_missing_raises(self, harness: Harness) -> None:
         _open(harness, Account("a1", "alice", Decimal("10")))
         loaded = _stored(harness, "a1")
@@ -357,6 +363,8 @@ class RepositoryContract:
 
 
 class UnitOfWorkContract:
+    """The unit of work: atomic commits, identity map, dirty checking, versions, counters."""
+
     def test_transfer_commits_both_accounts_atomically(self, harness: Harness) -> None:
         _open(harness, Account("a1", "alice", Decimal("100")), Account("a2", "bob"))
         uow = harness.uow()
@@ -662,6 +670,8 @@ class UnitOfWorkContract:
 
 
 class OutboxContract:
+    """The transactional outbox and its relay."""
+
     def _outbox(self) -> Any:
         from ..outbox import Outbox
         from .models import BANK
@@ -718,6 +728,8 @@ class OutboxContract:
 
 
 class LimitsContract:
+    """DynamoDB's limits (expression size and others), refused before any request."""
+
     def test_an_expression_over_4_kb_is_refused_before_any_request(self, harness: Harness) -> None:
         uow = harness.uow()
         # Placeholders keep values out of the expression: it is the number of terms that grows.

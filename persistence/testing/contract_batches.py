@@ -40,6 +40,7 @@ class Faulty:
 
 @contextmanager
 def faulty(h: Harness, *planned: Fault, attempts: int = ATTEMPTS) -> Iterator[Faulty]:
+    """A `Faulty` repository on the harness's backend for the `with` block."""
     plan = FaultPlan(*planned)
     sleeps: list[float] = []
     backoff = Backoff(attempts=attempts, sleep=sleeps.append)
@@ -100,6 +101,8 @@ def _fresh(fault: Fault) -> Fault:
 
 
 class BatchContract:
+    """put_many, delete_many and get_many report exactly what they did not do (BatchIncomplete)."""
+
     # ------------------------------------------------------------ put_many
 
     @pytest.mark.parametrize("fault", PERSISTENT, ids=_fault_id)

@@ -50,6 +50,8 @@ def _tenants(h: Harness) -> tuple[list[Account], list[Account]]:
 
 
 class CursorContract:
+    """Cursors are opaque: they reveal no key value and work only for their own query."""
+
     def test_a_scan_filtered_to_one_tenant_hands_out_no_other_tenants_key(
         self, harness: Harness
     ) -> None:

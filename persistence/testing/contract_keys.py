@@ -57,6 +57,8 @@ def _legacy_item() -> dict[str, Any]:
 
 
 class KeysContract:
+    """Key templates are injective: an ambiguous value is refused on every write and read path."""
+
     # ------------------------------------------------------------ every data-loss path, refused
 
     def test_put_of_an_ambiguous_key_is_refused_and_the_other_aggregate_kept(

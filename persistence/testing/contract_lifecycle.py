@@ -105,6 +105,8 @@ SEND_FAILURES = [
 
 
 class LifecycleContract:
+    """The unit of work's lifecycle: open, committed, failed (refusing further use), closed."""
+
     # ------------------------------------------------------------------ the issue
 
     def test_a_second_commit_after_a_retryable_cancellation_writes_nothing(

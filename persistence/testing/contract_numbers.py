@@ -29,6 +29,8 @@ def _read(h: Harness, tally_id: str) -> Tally:
 
 
 class NumbersContract:
+    """Numbers keep 38 significant digits through every write path."""
+
     def test_increment_keeps_38_digits(self, harness: Harness) -> None:
         # 10**35 + 2 needs 36 digits: Python's default 28-digit context gives 10**35.
         _tally(harness, Tally("t1", total=Decimal(10**35 + 1), count=10**35 + 1))

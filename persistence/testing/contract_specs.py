@@ -31,6 +31,8 @@ from .harness import Harness
 
 @dataclass
 class Sample:
+    """A test aggregate with optional numbers and names to compare with each other."""
+
     group: str
     rank: int
     low: int | None = None
@@ -117,6 +119,8 @@ IN_S = attr("group") == "s"
 
 
 class SpecOperandsContract:
+    """Spec operands: attribute against attribute, size() on either side, refused operands."""
+
     def test_attribute_against_attribute(self, harness: Harness) -> None:
         _seed(harness)
         assert _found(harness, IN_G & (attr("low") < attr("high"))) == _g(1, 4)

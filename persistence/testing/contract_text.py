@@ -69,6 +69,8 @@ REFUSED: dict[str, Callable[[Harness], Any]] = {
 
 
 class TextContract:
+    """Text with no UTF-8 form is refused before any request; the rest round-trips."""
+
     @pytest.mark.parametrize("where", sorted(REFUSED))
     def test_text_without_utf8_is_refused_before_any_request(
         self, harness: Harness, where: str

@@ -42,6 +42,8 @@ def _stored(h: Harness, gadget_id: str = "g1") -> Gadget:
 
 
 class UpdateSemanticsContract:
+    """How one UpdateItem changes an item (missing parents, list paths), on every backend."""
+
     # ------------------------------------------------------------ REMOVE under a missing parent
 
     def test_remove_under_a_missing_parent_is_refused(self, harness: Harness) -> None:

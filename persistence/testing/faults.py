@@ -130,6 +130,7 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     def add(self, *faults: Fault) -> FaultPlan:
+        """Plan more faults, met after those already planned; returns the plan."""
         with self._lock:
             self.faults.extend(faults)
         return self
@@ -159,6 +160,7 @@ class FaultPlan:
         return all(f.fired >= f.times for f in self.faults)
 
     def count(self, operation: str) -> int:
+        """How many times `operation` was attempted."""
         return sum(1 for name in self.calls if name == operation)
 
 
@@ -273,6 +275,7 @@ class FaultInjector:
         return f"persistence-faults-{what}-{id(self)}"
 
     def remove(self) -> None:
+        """Unregister every handler from the client: its requests go out untouched again."""
         events = self.client.meta.events
         events.unregister("before-send.dynamodb", unique_id=self._id("send"))
         events.unregister("before-call.dynamodb.BatchWriteItem", unique_id=self._id("call"))
@@ -429,9 +432,11 @@ class FaultyBackend:
             raise ConnectionClosedError(endpoint_url=_ENDPOINT)
 
     def register(self, table: Any) -> None:
+        """Register the table with the wrapped backend."""
         self.inner.register(table)
 
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        """GetItem on the wrapped backend, meeting the plan's next GetItem fault."""
         fault = self.plan.next("GetItem")
         self._before("GetItem", fault)
         result = self.inner.get_item(table, key, consistent)
@@ -441,6 +446,7 @@ class FaultyBackend:
     def batch_get(
         self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
     ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
+        """BatchGetItem; an `unprocessed` fault keeps only its first `keep` keys in the request."""
         fault = self.plan.next("BatchGetItem")
         self._before("BatchGetItem", fault)
         if fault is None or fault.kind != "unprocessed":
@@ -463,6 +469,7 @@ class FaultyBackend:
         return found, held
 
     def read(self, plan: Plan, **kwargs: Any) -> ReadResult:
+        """Query or Scan on the wrapped backend, meeting the plan's next fault for it."""
         operation = plan.operation
         fault = self.plan.next(operation)
         self._before(operation, fault)
@@ -471,12 +478,14 @@ class FaultyBackend:
         return result
 
     def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        """TransactWriteItems; a `cancel` fault raises `Cancelled` with its reasons."""
         fault = self.plan.next("TransactWriteItems", token)
         self._before("TransactWriteItems", fault, len(actions))
         self.inner.transact_write(actions, token)
         self._after(fault)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
+        """One PutItem, UpdateItem or DeleteItem, meeting the plan's next fault for it."""
         operation = {Put: "PutItem", Update: "UpdateItem", Delete: "DeleteItem"}.get(
             type(action), "ConditionCheck"
         )
@@ -487,6 +496,7 @@ class FaultyBackend:
         return result
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
+        """BatchWriteItem; an `unprocessed` fault hands back all but its first `keep` requests."""
         fault = self.plan.next("BatchWriteItem")
         self._before("BatchWriteItem", fault)
         if fault is None or fault.kind != "unprocessed":

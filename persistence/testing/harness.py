@@ -24,12 +24,15 @@ class RequestLog:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def names(self) -> list[str]:
+        """The operation names, in the order sent."""
         return [name for name, _ in self.calls]
 
     def of(self, operation: str) -> list[dict[str, Any]]:
+        """The parameters of every `operation` sent, in order."""
         return [params for name, params in self.calls if name == operation]
 
     def clear(self) -> None:
+        """Forget what was recorded so far."""
         self.calls.clear()
 
 
@@ -63,20 +66,28 @@ def _sent(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class Harness:
+    """One backend under test, behind the same factory interface: what the contract
+    suites' `harness` fixture returns. `log` records the operations sent.
+    """
+
     name: str
     log: RequestLog
 
     def uow(self, mappings: Iterable[Mapping[Any]] = (), outbox: Any = None) -> UnitOfWork:
+        """A new unit of work over this backend (the harness's mappings unless given)."""
         raise NotImplementedError
 
     @property
     def backend(self) -> Any:
+        """The `Backend` the units of work use."""
         return self.uow().backend
 
     def repository(self, mapping: Mapping[Any]) -> Repository[Any]:
+        """A repository outside any unit of work, for `mapping`."""
         raise NotImplementedError
 
     def operations(self) -> list[str]:
+        """The names of the operations sent so far."""
         return self.log.names()
 
     def raw_item(self, table: str, key: dict[str, str]) -> dict[str, Any]:
@@ -88,6 +99,8 @@ class Harness:
 
 
 class MemoryHarness(Harness):
+    """The in-memory store as the backend under test: one `InMemoryStore`, tables registered."""
+
     name = "memory"
 
     def __init__(self, mappings: Sequence[Mapping[Any]]) -> None:
@@ -119,6 +132,11 @@ class _StoreLog(RequestLog):
 
 
 class DynamoDBHarness(Harness):
+    """DynamoDB (or a server speaking its protocol, such as moto) as the backend under test:
+    creates `tables` through `client` (with `create`, default `create_table`) and records
+    every request the client sends.
+    """
+
     name = "dynamodb"
 
     def __init__(

@@ -33,6 +33,7 @@ class Account:
     events: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     def deposit(self, amount: Decimal) -> None:
+        """Add `amount` to the balance and raise Deposited."""
         self.balance += amount
         self.deposits += 1
         self.events.append(Deposited(self.account_id, amount))
@@ -57,6 +58,8 @@ class Order:
 
 
 class Color(enum.Enum):
+    """An Enum field type."""
+
     RED = "red"
     BLUE = "blue"
 

@@ -65,6 +65,10 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class MotoServer:
+    """A moto DynamoDB server in this process, on 127.0.0.1 and a free port: `start()`,
+    `client()`, `stop()`.
+    """
+
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
@@ -74,6 +78,7 @@ class MotoServer:
         self.endpoint_url = ""
 
     def start(self) -> MotoServer:
+        """Start serving; `endpoint_url` is set once it listens."""
         serialise_moto_operations()
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -81,9 +86,13 @@ class MotoServer:
         return self
 
     def stop(self) -> None:
+        """Stop the server."""
         self._server.stop()
 
     def client(self, **config: Any) -> Any:
+        """A boto3 DynamoDB client for this server (test credentials, 2 attempts); `config` is
+        passed to botocore's Config.
+        """
         import boto3
         from botocore.config import Config
 
@@ -107,6 +116,7 @@ class MotoServer:
 
 @contextmanager
 def moto_server() -> Iterator[MotoServer]:
+    """A started `MotoServer` for the `with` block (test credentials set if none are)."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "testing")
     server = MotoServer().start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from structlog.testing import capture_logs
 
 from persistence import attr, cursor, errors
 from persistence.cursor import CursorSigner
@@ -282,25 +282,31 @@ def test_environment_secrets_rotate(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_missing_secret_warning_comes_with_the_first_cursor_only(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv(cursor.ENV_SECRET, raising=False)
     monkeypatch.setattr(cursor, "_fallback_warned", False)
-    with capture_logs() as built:
-        signer = CursorSigner()
-        other = CursorSigner()
-    assert built == []  # building a signer (every repository has one) says nothing
-    with capture_logs() as issued:
-        token = signer.encode(KEY, SHAPE)
-        other.encode(KEY, SHAPE)
-    assert [e["event"] for e in issued] == ["cursor_secret_missing"]
+    caplog.set_level(logging.DEBUG, logger="persistence")
+
+    def logged() -> list[tuple[str, str]]:
+        events = [
+            (r.levelname, r.getMessage()) for r in caplog.records if r.name == cursor.__name__
+        ]
+        caplog.clear()
+        return events
+
+    signer = CursorSigner()
+    other = CursorSigner()
+    assert logged() == []  # building a signer (every repository has one) says nothing
+    token = signer.encode(KEY, SHAPE)
+    other.encode(KEY, SHAPE)
+    assert logged() == [("WARNING", "cursor_secret_missing")]
     assert other.decode(token, SHAPE) == KEY  # one random key for the whole process
     monkeypatch.setenv(cursor.ENV_SECRET, "configured")
     monkeypatch.setattr(cursor, "_fallback_warned", False)
-    with capture_logs() as configured:
-        CursorSigner().encode(KEY, SHAPE)
-        CursorSigner("explicit").encode(KEY, SHAPE)
-    assert configured == []
+    CursorSigner().encode(KEY, SHAPE)
+    CursorSigner("explicit").encode(KEY, SHAPE)
+    assert logged() == []
 
 
 def _orders_repo(secret: str | list[str], store: InMemoryStore) -> Repository[Order]:

@@ -1,16 +1,14 @@
-"""No secret and no item value reaches the logs: every library log event at info level and above
+"""No secret and no item value reaches the logs: every library log record at info level and above
 (debug too, as it costs nothing to check) is captured while the library does everything that
-logs, and searched for the secrets and the values it handled."""
+logs, and searched (message, arguments, `extra=` fields, traceback) for the secrets and the
+values it handled."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-import structlog
-from structlog.testing import capture_logs
 
 from persistence import attr, cursor
 from persistence.events import MessageBus
@@ -29,14 +27,18 @@ VALUES = ["account-id-0a0b", "owner-value-5c6d", "nickname-value-7e8f", "4242.42
 
 
 @pytest.fixture
-def all_levels() -> Iterator[None]:
-    """The test session filters below WARNING (conftest); let every level through here."""
-    previous = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        yield
-    finally:
-        structlog.configure(**previous)
+def captured(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every record of the library's loggers, at every level (`captured.records`)."""
+    caplog.set_level(logging.DEBUG, logger="persistence")
+    return caplog
+
+
+def _text(record: logging.LogRecord) -> str:
+    """All a handler could render: the attributes (message, args, fields) and the traceback."""
+    text = repr(vars(record))
+    if record.exc_info:
+        text += logging.Formatter().formatException(record.exc_info)
+    return text
 
 
 def _exercise(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,24 +79,23 @@ def _exercise(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_secret_or_item_value_is_logged(
-    all_levels: None, monkeypatch: pytest.MonkeyPatch
+    captured: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with capture_logs() as captured:
-        _exercise(monkeypatch)
-    events = {e["event"] for e in captured}
+    _exercise(monkeypatch)
+    records = [r for r in captured.records if r.name.startswith("persistence.")]
+    events = {r.getMessage() for r in records}
     # The run did log: retries, the relay, the missing-secret warning.
     assert {"commit_retry", "outbox_relayed", "cursor_secret_missing"} <= events
-    assert any(e["log_level"] == "info" for e in captured)
+    assert any(r.levelno == logging.INFO for r in records)
     secrets = [CURSOR_SECRET, ENV_SECRET, *VALUES, "tag-value-3x"]
-    for entry in captured:
-        text = repr(entry)
-        leaked = [s for s in secrets if s in text]
-        assert not leaked, f"{entry['log_level']} log {entry['event']!r} carries {leaked}"
+    for record in records:
+        leaked = [s for s in secrets if s in _text(record)]
+        assert not leaked, f"{record.levelname} log {record.getMessage()!r} carries {leaked}"
 
 
-def test_the_check_would_see_a_leak(all_levels: None) -> None:
+def test_the_check_would_see_a_leak(captured: pytest.LogCaptureFixture) -> None:
     """The search above is not vacuous: a value logged at info is found."""
-    log = structlog.get_logger("persistence.test")
-    with capture_logs() as captured:
-        log.info("commit", item={"owner": {"S": VALUES[1]}})
-    assert any(VALUES[1] in repr(e) for e in captured)
+    logging.getLogger("persistence.test").info(
+        "commit", extra={"item": {"owner": {"S": VALUES[1]}}}
+    )
+    assert any(VALUES[1] in _text(r) for r in captured.records)

@@ -1,4 +1,4 @@
-"""Every name the public contract (API.md) promises is importable from the top-level package."""
+"""Every name the public contract (docs/api.md) promises is importable from the package."""
 
 from __future__ import annotations
 
