@@ -144,6 +144,10 @@ def _check(h: Harness, spec: Spec) -> None:
 
 
 class SpecTypesContract:
+    """A spec value of a type the field never holds is refused on every entry point, before any
+    request; values of a type it holds (any number, an Enum member or value, a datetime or its
+    ISO text) are accepted and match as on DynamoDB."""
+
     @pytest.mark.parametrize("name", sorted(REFUSED))
     def test_a_value_the_field_cannot_hold_is_refused(self, harness: Harness, name: str) -> None:
         _seed(harness)
