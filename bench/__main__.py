@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--check] [--no-write]`: see bench/run.py."""
+"""`python -m bench [--quick] [--check] [--output FILE] [--update-docs]`: see bench/run.py."""
 
 from .run import main
 

@@ -1,10 +1,13 @@
-"""Run every suite, print the table, write docs/performance.md and docs/performance.svg.
+"""Run every suite and print the table; write the report only where asked.
 
-python -m bench            full run (about 1-2 minutes), rewrites the docs
-python -m bench --quick    CI mode: fewer repetitions, docs untouched unless --write
-python -m bench --check    exit 1 when a goal is missed by more than MARGIN x its target
-                           (request counts must match exactly): a wide margin, so a noisy
-                           CI machine never fails, but a regression cannot land silently.
+python -m bench                  full run (about 1-2 minutes), the table on stdout
+python -m bench --quick          CI mode: fewer repetitions
+python -m bench --output FILE    also write the markdown report to FILE (and the chart to
+                                 FILE with a .svg suffix)
+python -m bench --update-docs    regenerate the tracked docs/performance.md and .svg
+python -m bench --check          exit 1 when a goal is missed by more than MARGIN x its target
+                                 (request counts must match exactly): a wide margin, so a noisy
+                                 CI machine never fails, but a regression cannot land silently.
 """
 
 from __future__ import annotations
@@ -47,9 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="CI mode: short runs")
     parser.add_argument("--check", action="store_true", help="fail on a wide goal miss")
-    parser.add_argument("--write", action="store_true", help="write docs even in quick mode")
-    parser.add_argument("--no-write", action="store_true", help="never write docs")
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write the markdown report to FILE and the chart next to it (FILE.svg)",
+    )
+    parser.add_argument(
+        "--update-docs",
+        action="store_true",
+        help="regenerate the tracked docs/performance.md and docs/performance.svg",
+    )
     args = parser.parse_args(argv)
+    if args.output is not None and args.output.suffix == ".svg":
+        parser.error("--output names the markdown report; the chart goes next to it as .svg")
     # The library logs through structlog and never configures it; keep debug lines out of timings.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     settings = Settings(quick=args.quick)
@@ -69,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     if skipped:
         print(f"\nskipped peers (not installed): {', '.join(skipped)}")
-    if (not args.quick or args.write) and not args.no_write:
-        DOCS.mkdir(exist_ok=True)
-        (DOCS / "performance.md").write_text(markdown(rows, env, skipped), encoding="utf-8")
-        (DOCS / "performance.svg").write_text(svg(rows), encoding="utf-8")
-        print(f"\nwrote {DOCS / 'performance.md'} and {DOCS / 'performance.svg'}")
+    targets = [args.output] if args.output is not None else []
+    if args.update_docs:
+        targets.append(DOCS / "performance.md")
+    for target in targets:
+        chart = target.with_suffix(".svg")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(markdown(rows, env, skipped, chart=chart.name), encoding="utf-8")
+        chart.write_text(svg(rows), encoding="utf-8")
+        print(f"wrote {target} and {chart}", file=sys.stderr)
     if args.check:
         failed = regressions(rows)
         for line in failed:

@@ -5,4 +5,4 @@
 # installed (CI installs only .[dev]) are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python -m bench --quick --check --no-write
+exec python -m bench --quick --check

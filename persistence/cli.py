@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import tables as ops
 from .errors import PersistenceError, TableError
@@ -400,15 +400,20 @@ def register_tables(groups: SubParsers) -> None:
 # sets `handler` on each of its commands. `python -m persistence iam-policy MODULE` belongs
 # here as `register_iam_policy` (reusing `load_tables` and `_common_options`).
 def _cmd_iam_policy(args: argparse.Namespace) -> int:
-    from .iam import iam_policy
+    from .iam import deployment_policy, iam_policy
 
-    policy = iam_policy(
-        *load_tables(args.target),
-        region=args.region,
-        account=args.account,
-        read_only=args.read_only,
-        partition=args.partition,
-    )
+    arns = {"region": args.region, "account": args.account, "partition": args.partition}
+    if args.deployment:
+        if args.read_only or args.no_prewarm:
+            raise UsageError("--deployment takes neither --read-only nor --no-prewarm")
+        policy = deployment_policy(*load_tables(args.target), **arns)
+    else:
+        policy = iam_policy(
+            *load_tables(args.target),
+            read_only=args.read_only,
+            prewarm=not args.no_prewarm,
+            **arns,
+        )
     print(json.dumps(policy, indent=2))
     return EXIT_OK
 
@@ -423,6 +428,16 @@ def register_iam_policy(groups: SubParsers) -> None:
     parser.add_argument("--account", default="*", help="account id in the ARNs (default: *)")
     parser.add_argument("--partition", default="aws", help="ARN partition (default: aws)")
     parser.add_argument("--read-only", action="store_true", help="only the read actions")
+    parser.add_argument(
+        "--no-prewarm",
+        action="store_true",
+        help="leave out dynamodb:DescribeEndpoints (used by lambda_runtime.prewarm)",
+    )
+    parser.add_argument(
+        "--deployment",
+        action="store_true",
+        help="the policy for `tables` commands (create, describe, update, delete, copy) instead",
+    )
     parser.set_defaults(handler=_cmd_iam_policy)
 
 
@@ -467,6 +482,20 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("persistence").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+# botocore only says "Unable to locate credentials": say where they come from. A local endpoint
+# (DynamoDB Local, moto) still needs a signed request, so any non-empty values do there.
+NO_CREDENTIALS = (
+    "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
+    "naming a profile in ~/.aws/credentials (or run where a role provides them); against a local "
+    "endpoint (--endpoint-url) any dummy values work, e.g. AWS_ACCESS_KEY_ID=local "
+    "AWS_SECRET_ACCESS_KEY=local"
+)
+NO_REGION = (
+    "no AWS region configured: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION); against "
+    "a local endpoint any region works, e.g. --region us-east-1"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(getattr(args, "verbose", False))
@@ -476,6 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         _fail(str(error))
         return EXIT_USAGE
+    except NoCredentialsError:
+        _fail(NO_CREDENTIALS)
+        return EXIT_FAILURE
+    except NoRegionError:
+        _fail(NO_REGION)
+        return EXIT_FAILURE
     except (PersistenceError, ClientError, BotoCoreError) as error:
         _fail(str(error))
         return EXIT_FAILURE

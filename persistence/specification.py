@@ -725,7 +725,8 @@ def all_of(specs: Sequence[Spec]) -> Spec | None:
 
 
 def validate_against(spec: Spec, mapping: AggregateMapping[Any]) -> None:
-    """Every path must start at a stored field of the aggregate."""
+    """Every path must start at a stored field of the aggregate, and every value must be of a
+    type the field can hold (see persistence.spec_types)."""
     for path in spec.paths():
         head = path[0]
         if head not in mapping.field_names:
@@ -733,3 +734,7 @@ def validate_against(spec: Spec, mapping: AggregateMapping[Any]) -> None:
                 f"{mapping.name} has no field {head!r} (in {path_text(path)!r}); "
                 f"fields: {sorted(mapping.field_names)}"
             )
+    # A value of a type the field can never hold matches nothing (or, with !=, everything).
+    from .spec_types import check_types
+
+    check_types(spec, mapping)

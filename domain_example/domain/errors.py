@@ -13,6 +13,14 @@ class InvalidAmount(DomainError):
     code = "invalid_amount"
 
 
+class InvalidAccountId(DomainError):
+    code = "invalid_account_id"
+
+
+class InvalidCurrency(DomainError):
+    code = "invalid_currency"
+
+
 class BalanceOutOfRange(DomainError):
     """The balance would need more digits than it can be stored with exactly."""
 

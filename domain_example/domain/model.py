@@ -19,9 +19,42 @@ from .errors import (
     CurrencyMismatch,
     DomainError,
     InsufficientFunds,
+    InvalidAccountId,
     InvalidAmount,
+    InvalidCurrency,
     SameAccount,
 )
+
+# An account id travels in URLs (/accounts/{account_id}) and in keys: letters, digits, '-' and
+# '_' only, so every id an account is opened with can be fetched back by the same path.
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Currencies are ISO 4217 style codes; lower case is accepted and upper-cased.
+CURRENCY = re.compile(r"[A-Za-z]{3}")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _account_id(value: object) -> str:
+    """The id, or InvalidAccountId saying which ids are accepted."""
+    if not isinstance(value, str) or ACCOUNT_ID.fullmatch(value) is None:
+        raise InvalidAccountId(
+            "an account id is 1 to 64 characters among letters A-Z a-z, digits, '-' and '_', "
+            f"got {_shown(value)}"
+        )
+    return value
+
+
+def _currency(value: object) -> str:
+    """The upper-case three-letter code, or InvalidCurrency."""
+    if not isinstance(value, str) or CURRENCY.fullmatch(value) is None:
+        raise InvalidCurrency(
+            f"a currency is a three-letter ISO 4217 code such as EUR or USD, got {_shown(value)}"
+        )
+    return value.upper()
+
 
 # Amounts are in a currency's major unit with at most two decimals (cents), positive, and at
 # most MAX_AMOUNT per operation (a deposit, a withdrawal, a transfer, an overdraft limit).
@@ -119,7 +152,12 @@ class Account:
         cls, account_id: str, owner: str, currency: str, overdraft_limit: Decimal = Decimal("0")
     ) -> Account:
         overdraft_limit = money(overdraft_limit, "an overdraft limit", zero_allowed=True)
-        account = cls(account_id, owner, currency.upper(), overdraft_limit=overdraft_limit)
+        account = cls(
+            _account_id(account_id),
+            owner,
+            _currency(currency),
+            overdraft_limit=overdraft_limit,
+        )
         account.events.append(events.AccountOpened(account_id, owner, account.currency))
         return account
 

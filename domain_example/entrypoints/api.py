@@ -156,6 +156,9 @@ def health(request: Request, app: Container, params: dict[str, str]) -> Response
 
 @route("POST", "/accounts")
 def open_account(request: Request, app: Container, params: dict[str, str]) -> Response:
+    """`account_id` (optional, generated when absent): 1 to 64 letters, digits, '-' or '_', so
+    that /accounts/{account_id} can fetch it back; `currency`: a three-letter ISO 4217 code
+    (upper-cased). Anything else is a 422 invalid_account_id / invalid_currency."""
     data = json_body(request)
     command = commands.OpenAccount(
         account_id=text(data, "account_id", uuid.uuid4().hex[:12]),

@@ -249,10 +249,10 @@ def test_a_lone_surrogate_in_the_body_is_a_422_naming_the_field(
 
 
 def test_input_the_store_refuses_is_a_422(api: Api) -> None:
-    """p.ValidationError from the library (here a partition key over DynamoDB's 2048 bytes)
-    is the client's input refused, not a server failure."""
+    """p.ValidationError from the library (here an index partition key, built from the owner,
+    over DynamoDB's 2048 bytes) is the client's input refused, not a server failure."""
     status, body = api.call(
-        "POST", "/accounts", {"account_id": "k" * 2100, "owner": "o", "currency": "EUR"}
+        "POST", "/accounts", {"account_id": "k1", "owner": "o" * 2100, "currency": "EUR"}
     )
     assert (status, body["error"]) == (422, "invalid_input")
     assert "2048" in body["message"]
@@ -293,3 +293,32 @@ def test_a_lone_surrogate_in_a_path_query_or_header_is_a_422(
     for (status, body), where in cases:
         assert (status, body["error"]) == (422, "invalid_input"), (where, body)
         assert where in body["message"] and "not valid Unicode" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "hint"),
+    [
+        ({"account_id": "x/y"}, "invalid_account_id", "letters A-Z a-z, digits, '-' and '_'"),
+        ({"account_id": "a b"}, "invalid_account_id", "1 to 64 characters"),
+        ({"account_id": "k" * 65}, "invalid_account_id", "1 to 64 characters"),
+        ({"currency": "euro!!"}, "invalid_currency", "three-letter ISO 4217 code"),
+        ({"currency": "EURO"}, "invalid_currency", "such as EUR or USD"),
+    ],
+)
+def test_an_account_that_could_never_be_fetched_is_refused_with_a_422(
+    api: Api, fields: dict[str, str], code: str, hint: str
+) -> None:
+    request = {"account_id": "ok-1", "owner": "ann", "currency": "EUR", **fields}
+    status, body = api.call("POST", "/accounts", request)
+    assert (status, body["error"]) == (422, code)
+    assert hint in body["message"]
+    assert api.call("GET", "/owners/ann/accounts")[1]["items"] == []
+
+
+def test_a_valid_account_id_and_a_lower_case_currency_are_accepted(api: Api) -> None:
+    status, body = api.call(
+        "POST", "/accounts", {"account_id": "Ann_2-b", "owner": "ann", "currency": "usd"}
+    )
+    assert status == 201, body
+    fetched = api.call("GET", "/accounts/Ann_2-b")
+    assert fetched[0] == 200 and fetched[1]["currency"] == "USD"

@@ -19,6 +19,7 @@ from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
+from persistence.testing.contract_spec_types import SpecTypesContract
 from persistence.testing.contract_specs import SpecOperandsContract
 from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
@@ -42,6 +43,7 @@ class TestDynamoDBBackend(
     NumbersContract,
     SpecOperandsContract,
     TextContract,
+    SpecTypesContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

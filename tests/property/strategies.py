@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -14,14 +13,18 @@ from persistence.specification import Spec
 
 @dataclass
 class Probe:
+    """Values of one type per attribute, but declared loosely: a spec comparing a typed field
+    with a value of another type is refused before any request (persistence/spec_types.py), and
+    these tests exist to check that such comparisons still evaluate in memory as DynamoDB does."""
+
     probe_id: str
-    s: str | None = None
-    n: int | None = None
-    d: Decimal | None = None
-    flag: bool | None = None
-    tags: set[str] = field(default_factory=set)
-    nums: list[int] = field(default_factory=list)
-    m: dict[str, int] = field(default_factory=dict)
+    s: Any = None  # str
+    n: Any = None  # int
+    d: Any = None  # Decimal
+    flag: Any = None  # bool
+    tags: set[Any] = field(default_factory=set)  # of str
+    nums: list[Any] = field(default_factory=list)  # of int
+    m: dict[str, Any] = field(default_factory=dict)  # of int
 
 
 PROBES_TABLE = p.Table("probes", partition_key="probe_id")

@@ -17,6 +17,7 @@ from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
+from persistence.testing.contract_spec_types import SpecTypesContract
 from persistence.testing.contract_specs import SpecOperandsContract
 from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
@@ -40,6 +41,7 @@ class TestInMemoryBackend(
     NumbersContract,
     SpecOperandsContract,
     TextContract,
+    SpecTypesContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:

@@ -161,3 +161,24 @@ def test_the_balance_context_is_the_librarys_number_context() -> None:
     assert {s for s, on in mine.traps.items() if on} == {
         s for s, on in library.traps.items() if on
     } - {decimal.DivisionByZero, decimal.FloatOperation}
+
+
+@pytest.mark.parametrize("bad", ["x/y", "", "a b", "é1", "a#b", "k" * 65, "a?b", "..", 7])
+def test_an_account_id_outside_the_url_safe_charset_is_refused(bad: object) -> None:
+    with pytest.raises(errors.InvalidAccountId, match="letters A-Z a-z, digits, '-' and '_'"):
+        Account.open(bad, "alice", "EUR")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("good", ["a1", "A-b_9", "k" * 64, "0"])
+def test_url_safe_account_ids_are_accepted(good: str) -> None:
+    assert Account.open(good, "alice", "EUR").account_id == good
+
+
+@pytest.mark.parametrize("bad", ["euro!!", "EURO", "EU", "", "E1R", "€UR", "\u0131NR", None])
+def test_a_currency_that_is_not_three_letters_is_refused(bad: object) -> None:
+    with pytest.raises(errors.InvalidCurrency, match="three-letter ISO 4217 code"):
+        Account.open("a1", "alice", bad)  # type: ignore[arg-type]
+
+
+def test_a_lower_case_currency_is_upper_cased() -> None:
+    assert Account.open("a1", "alice", "usd").currency == "USD"
