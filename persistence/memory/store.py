@@ -240,8 +240,23 @@ class InMemoryStore:
                     reasons.append(RawReason("None"))
             if failed:
                 raise Cancelled(reasons)
-            for action in actions:
-                self._apply(action)
+            # Every write is computed before any is stored: an update DynamoDB refuses (an
+            # invalid document path, say) cancels the whole transaction with a ValidationError
+            # reason for that action, and nothing of it is written (TransactWriteItems API
+            # reference, TransactionCanceledException reason codes).
+            staged = []
+            for index, action in enumerate(actions):
+                try:
+                    staged.append(self._stage(action))
+                except ValidationError as error:
+                    reasons = [RawReason("None") for _ in actions]
+                    reasons[index] = RawReason("ValidationError", str(error))
+                    raise Cancelled(reasons) from None
+            for data, kid, new in staged:
+                if new is None:
+                    data.items.pop(kid, None)
+                else:
+                    data.items[kid] = new
             self._tokens[token] = (now, fingerprint)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
@@ -276,26 +291,35 @@ class InMemoryStore:
             return {}
 
     def _apply(self, action: Action) -> Item | None:
+        data, kid, new = self._stage(action)
+        if isinstance(action, Check):
+            return None
+        if new is None:
+            data.items.pop(kid, None)
+        else:
+            data.items[kid] = new
+        return new
+
+    def _stage(self, action: Action) -> tuple[_TableData, tuple[Any, ...], Item | None]:
+        """What `action` would store under its key (None: nothing), without storing it; a
+        ConditionCheck stages the item unchanged."""
         data = self._data(action.table)
         if isinstance(action, Put):
             key = self._key(data, action.item)
-            data.items[_key_id(key)] = copy.deepcopy(action.item)
-            return action.item
+            return data, _key_id(key), copy.deepcopy(action.item)
         key = self._key(data, action.key)
         kid = _key_id(key)
         if isinstance(action, Delete):
-            data.items.pop(kid, None)
-            return None
+            return data, kid, None
         if isinstance(action, Update):
             current = data.items.get(kid) or copy.deepcopy(dict(key))
             updated = apply_clauses(current, action.clauses)
             for attr, value in key.items():
                 if updated.get(attr) != value:
                     raise ValidationError(f"an update cannot change key attribute {attr!r}")
-            data.items[kid] = updated
-            return updated
+            return data, kid, updated
         assert isinstance(action, Check)
-        return None
+        return data, kid, data.items.get(kid)
 
 
 def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from persistence.testing.contract import (
     RepositoryContract,
     UnitOfWorkContract,
 )
+from persistence.testing.contract_differential import DifferentialContract
 from persistence.testing.harness import DynamoDBHarness, Harness
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES
 
@@ -25,6 +26,7 @@ class TestDynamoDBBackend(
     OutboxContract,
     DerivedValuesContract,
     LimitsContract,
+    DifferentialContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

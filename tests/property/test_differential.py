@@ -28,6 +28,7 @@ documentation; where another change is fixing a known disagreement, the case is 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -137,7 +138,7 @@ class Expr:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.spec: p.Specification = eval(text, {"p": p, "Decimal": Decimal})  # noqa: S307
+        self.spec: p.Specification = eval(text, {"p": p, "Decimal": Decimal})
 
     def __and__(self, other: Expr) -> Expr:
         return Expr(f"({self.text} & {other.text})")
@@ -285,7 +286,14 @@ update_ops_by_field: dict[str, st.SearchStrategy[Op]] = {
     ),
     "note": st.one_of(
         _op("set", "note", notes),
-        _op("set", "note.score", small_ints),
+        # Not set("note.score", ...): when no note is stored, DynamoDB refuses the document path
+        # (UpdateItem: ValidationException; TransactWriteItems: cancelled with reason
+        # ValidationError, API reference of TransactWriteItems). The in-memory store says
+        # p.ValidationError / p.TransactionCanceled, but the DynamoDB backend lets UpdateItem's
+        # ValidationException through as a ClientError (error translation in
+        # dynamodb/backend.py, owned by the updates change), and moto answers the transaction
+        # with a top-level ValidationException instead of cancelling it (moto bug). The
+        # contract test test_transaction_with_an_invalid_update_path_writes_nothing covers it.
         # known, fixed separately: REMOVE under a missing parent (remove("note.score") when
         # the note is not stored).
     ),
@@ -479,9 +487,7 @@ class DynamoDBSide(Side):
 
     def clear(self) -> None:
         for item in self.stored():
-            self.client.delete_item(
-                TableName=TABLE.name, Key={"pk": item["pk"], "sk": item["sk"]}
-            )
+            self.client.delete_item(TableName=TABLE.name, Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 _client: Any = None  # set by the test below before the machine runs
@@ -508,6 +514,8 @@ class Differential(RuleBasedStateMachine):
     def both(self, fn: Callable[[Side], Any], what: str) -> tuple[Outcome, Outcome]:
         memory = attempt(lambda: fn(self.memory))
         dynamodb = attempt(lambda: fn(self.dynamodb))
+        # What the run exercised: pytest --hypothesis-show-statistics.
+        event(f"{what}: {memory.error or 'ok'}")
         assert memory == dynamodb, (
             f"{what}: the backends disagree\n  memory:   {memory}\n  dynamodb: {dynamodb}"
         )
@@ -648,7 +656,7 @@ class Differential(RuleBasedStateMachine):
             return _page(side, spec, options, None, cursors)
 
         outcome, _ = self.both(op, "find")
-        if outcome.error is None and cursors.get("memory") is not None:
+        if outcome.error is None and outcome.value[2]:
             self.query = (spec, options, cursors)
 
     @precondition(lambda self: self.query is not None)
@@ -663,7 +671,7 @@ class Differential(RuleBasedStateMachine):
             return _page(side, spec, options, cursors[side.name], cursors)
 
         outcome, _ = self.both(op, "find (next page)")
-        if outcome.error is not None or cursors["memory"] is None:
+        if outcome.error is not None or not outcome.value[2]:
             self.query = None
 
     # ------------------------------------------------------------------ units of work
@@ -676,7 +684,7 @@ class Differential(RuleBasedStateMachine):
             with side.uow() as uow:
                 repo = uow.repository(Widget)
                 for step in steps:
-                    outcomes.append(attempt(lambda: _run_step(uow, repo, step, seen)))
+                    outcomes.append(attempt(functools.partial(_run_step, uow, repo, step, seen)))
                 outcomes.append(attempt(uow.commit))
             return outcomes, seen
 
@@ -692,17 +700,14 @@ class Differential(RuleBasedStateMachine):
             with side.uow() as one, side.uow() as two:
                 a = one.repository(Widget).get(**key)
                 b = two.repository(Widget).get(**key)
-                for c in first:
-                    _change(a, c)
-                for c in second:
-                    _change(b, c)
-                return attempt(one.commit), attempt(two.commit), a, b
+                both_changed = _changes_fields(a, first) & _changes_fields(b, second)
+                return attempt(one.commit), attempt(two.commit), a, b, both_changed
 
         outcome, _ = self.both(op, "two units of work")
         if outcome.error is None:
-            committed_first, committed_second, a, b = outcome.value
-            fields_changed = _non_counter_change(first) and _non_counter_change(second)
-            if committed_first.error is None and fields_changed:
+            committed_first, committed_second, _, _, both_changed = outcome.value
+            if committed_first.error is None and both_changed:
+                # Both wrote more than counters: the second holds a stale version.
                 assert committed_second.error == "ConcurrencyConflict", outcome
 
     # ------------------------------------------------------------------ the stored contents
@@ -734,17 +739,19 @@ def _page(
     limit carries a cursor on DynamoDB even when nothing follows ("If LastEvaluatedKey is not
     empty, it does not necessarily mean that there is more data in the result set", Amazon
     DynamoDB Developer Guide, "Paginating table query results"; the Query API reference on
-    Limit); moto hands one out only when another item follows (moto bug). Such a cursor whose
-    next page is empty and final counts as no cursor, on both sides."""
+    Limit); moto hands one out only when another item follows (moto bug). So a cursor counts
+    as present when a later page holds an item, on both sides; its pages are still compared
+    one by one as the machine continues them."""
     repo = side.repo()
     page = repo.find(_spec(spec), cursor=cursor, **options)
-    next_cursor = page.cursor
-    if next_cursor is not None and page.scanned_count == options["limit"]:
-        peek = repo.find(_spec(spec), cursor=next_cursor, **options)
-        if not peek.items and peek.cursor is None:
-            next_cursor = None
-    cursors[side.name] = next_cursor
-    return ("Page", normal(page.items), next_cursor is not None, page.count)
+    cursors[side.name] = page.cursor
+    more = False
+    peek = page.cursor
+    while peek is not None and not more:
+        following = repo.find(_spec(spec), cursor=peek, **options)
+        more = bool(following.items)
+        peek = following.cursor
+    return ("Page", normal(page.items), more, page.count)
 
 
 def _spec(expr: Expr | None) -> Any:
@@ -757,10 +764,19 @@ def _copy(widget: Widget) -> Widget:
     return copy.deepcopy(widget)
 
 
-def _non_counter_change(change: list[tuple[str, Any]]) -> bool:
-    # A change that leaves the stored attributes equal is no change (e.g. adding 0, re-setting a
-    # label); only a real difference bumps the version.
-    return any(what != "hits" for what, _ in change)
+def _changes_fields(widget: Widget, change: list[tuple[str, Any]]) -> bool:
+    """Apply `change`; True if an attribute other than a counter now differs (re-setting a
+    label or adding 0 is no change, and a counter alone is written without a version check)."""
+
+    def fields() -> tuple[Any, ...]:
+        item = WIDGETS.to_item(widget)
+        item.pop("hits", None)
+        return item_normal(item)
+
+    before = fields()
+    for c in change:
+        _change(widget, c)
+    return fields() != before
 
 
 def _run_step(uow: p.UnitOfWork, repo: p.Repository[Widget], step: Step, seen: list[Widget]) -> Any:
@@ -811,4 +827,3 @@ def test_backends_agree(moto: MotoServer) -> None:
         p.create_table(client, TABLE)
     _client = client
     run_state_machine_as_test(Differential, settings=_settings())
-

@@ -12,6 +12,7 @@ from persistence.testing.contract import (
     RepositoryContract,
     UnitOfWorkContract,
 )
+from persistence.testing.contract_differential import DifferentialContract
 from persistence.testing.harness import Harness, MemoryHarness
 from persistence.testing.models import ALL_MAPPINGS
 
@@ -23,6 +24,7 @@ class TestInMemoryBackend(
     OutboxContract,
     DerivedValuesContract,
     LimitsContract,
+    DifferentialContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:
