@@ -16,6 +16,7 @@ from persistence.testing.contract import (
 )
 from persistence.testing.contract_batches import BatchContract
 from persistence.testing.contract_cursor import CursorContract
+from persistence.testing.contract_differential import DifferentialContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
@@ -44,6 +45,7 @@ class TestDynamoDBBackend(
     SpecOperandsContract,
     TextContract,
     SpecTypesContract,
+    DifferentialContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:
