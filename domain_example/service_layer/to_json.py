@@ -1,4 +1,4 @@
-"""JSON-ready views of aggregates: what handlers return and entry points serialise.
+"""Aggregates as JSON-ready dicts: the answers handlers remember and the rows views return.
 
 Amounts are strings so no JSON parser turns them into binary floats.
 """
@@ -10,7 +10,7 @@ from typing import Any
 from ..domain.model import Account, OwnerStats, Transfer
 
 
-def account_view(account: Account) -> dict[str, Any]:
+def account(account: Account) -> dict[str, Any]:
     return {
         "account_id": account.account_id,
         "owner": account.owner,
@@ -24,7 +24,7 @@ def account_view(account: Account) -> dict[str, Any]:
     }
 
 
-def balance_view(account: Account) -> dict[str, str]:
+def balance(account: Account) -> dict[str, str]:
     return {
         "account_id": account.account_id,
         "balance": str(account.balance),
@@ -32,8 +32,8 @@ def balance_view(account: Account) -> dict[str, str]:
     }
 
 
-def transfer_view(transfer: Transfer) -> dict[str, str]:
-    view = {
+def transfer(transfer: Transfer) -> dict[str, str]:
+    shape = {
         "transfer_id": transfer.transfer_id,
         "from_account": transfer.from_account,
         "to_account": transfer.to_account,
@@ -43,11 +43,11 @@ def transfer_view(transfer: Transfer) -> dict[str, str]:
         "created_at": transfer.created_at.isoformat(),
     }
     if transfer.reason is not None:
-        view["reason"] = transfer.reason
-    return view
+        shape["reason"] = transfer.reason
+    return shape
 
 
-def stats_view(stats: OwnerStats) -> dict[str, Any]:
+def stats(stats: OwnerStats) -> dict[str, Any]:
     return {
         "owner": stats.owner,
         "accounts_opened": stats.accounts_opened,

@@ -1,7 +1,8 @@
-"""Reads for the API: named specifications over repositories, one page at a time.
+"""Views: the read side (cosmicpython's `views.py`), one function per question the API answers.
 
-Queries do not go through the message bus (they change nothing); they open a unit of work only
-for its repositories and never commit.
+Views do not go through the message bus (they change nothing): each opens a unit of work only
+for its repositories, asks a named specification, and never commits. They return JSON-ready
+dicts (`to_json`), not aggregates, so nothing read here can be changed and saved by mistake.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from ..adapters import specifications as specs
 from ..adapters.mappings import TRANSFERS_IN, TRANSFERS_OUT
 from ..domain.errors import AccountNotFound
 from ..domain.model import Account, OwnerStats, Transfer
-from .views import account_view, stats_view, transfer_view
+from . import to_json
 
 Direction = Literal["out", "in"]
 
 
 @dataclass(frozen=True)
-class PageView:
+class Page:
     items: list[dict[str, Any]]
     cursor: str | None
 
@@ -33,20 +34,27 @@ class PageView:
         return {"items": self.items, "cursor": self.cursor}
 
 
-def get_account(uow: p.UnitOfWork, account_id: str) -> dict[str, Any]:
+def account(
+    uow: p.UnitOfWork, account_id: str, *, consistent: bool = False, include_closed: bool = False
+) -> dict[str, Any]:
+    """One account. `consistent` reads what a command just wrote (the API's answer to it);
+    `include_closed` finds a closed (soft-deleted) account too."""
     with uow:
         try:
-            return account_view(uow.repository(Account).get(account_id=account_id))
+            found = uow.repository(Account).get(
+                account_id=account_id, consistent=consistent, include_deleted=include_closed
+            )
         except p.NotFound:
             raise AccountNotFound(f"no open account {account_id}") from None
+        return to_json.account(found)
 
 
 def accounts_of_owner(
     uow: p.UnitOfWork, owner: str, *, limit: int = 25, cursor: str | None = None
-) -> PageView:
+) -> Page:
     with uow:
         page = uow.repository(Account).find(specs.accounts_of(owner), limit=limit, cursor=cursor)
-        return PageView([account_view(a) for a in page.items], page.cursor)
+        return Page([to_json.account(a) for a in page.items], page.cursor)
 
 
 def transfers_of_account(
@@ -57,7 +65,7 @@ def transfers_of_account(
     since: date | datetime | None = None,
     limit: int = 25,
     cursor: str | None = None,
-) -> PageView:
+) -> Page:
     """Newest first, from the index of that direction."""
     spec = (
         specs.transfers_from(account_id, since)
@@ -69,30 +77,32 @@ def transfers_of_account(
         page = uow.repository(Transfer).find(
             spec, index=index, descending=True, limit=limit, cursor=cursor
         )
-        return PageView([transfer_view(t) for t in page.items], page.cursor)
+        return Page([to_json.transfer(t) for t in page.items], page.cursor)
 
 
 def owner_stats(uow: p.UnitOfWork, owner: str) -> dict[str, Any]:
     with uow:
         stats = uow.repository(OwnerStats).find_one(p.attr("owner") == owner)
-        return stats_view(stats if stats is not None else OwnerStats(owner))
+        return to_json.stats(stats if stats is not None else OwnerStats(owner))
 
 
 def iter_overdrawn(uow: p.UnitOfWork) -> Iterator[dict[str, Any]]:
     """Lazily, page by page: a caller with a deadline can stop early."""
     with uow:
-        for account in uow.repository(Account).iterate(specs.overdrawn()):
-            yield account_view(account)
+        for found in uow.repository(Account).iterate(specs.overdrawn()):
+            yield to_json.account(found)
 
 
 def overdrawn_accounts(uow: p.UnitOfWork) -> list[dict[str, Any]]:
     return list(iter_overdrawn(uow))
 
 
-def large_transfers(uow: p.UnitOfWork, since: date | datetime, amount: Decimal) -> list[Any]:
+def large_transfers(
+    uow: p.UnitOfWork, since: date | datetime, amount: Decimal
+) -> list[dict[str, Any]]:
     with uow:
         spec = specs.large_transfers_since(since, amount)
-        return [transfer_view(t) for t in uow.repository(Transfer).iterate(spec)]
+        return [to_json.transfer(t) for t in uow.repository(Transfer).iterate(spec)]
 
 
 def total_balance(uow: p.UnitOfWork, account_ids: list[str]) -> Decimal:

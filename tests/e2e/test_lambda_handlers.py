@@ -111,12 +111,12 @@ def test_malformed_events_and_unknown_routes_answer_in_json(handler: Handler) ->
 def test_an_unexpected_failure_is_a_500_with_the_request_id(
     handler: Handler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from domain_example.service_layer import queries
+    from domain_example.service_layer import views
 
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(queries, "owner_stats", broken)
+    monkeypatch.setattr(views, "owner_stats", broken)
     response = handler(rest_event("GET", "/owners/x/stats"), Context())
     body = json.loads(response["body"])
     assert response["statusCode"] == 500
