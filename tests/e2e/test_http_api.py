@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -420,3 +426,33 @@ def test_one_keep_alive_connection_serves_several_requests(served: Served) -> No
         assert connection.sock is first_socket  # the same connection throughout
     finally:
         connection.close()
+
+
+def test_python_m_domain_example_serve_answers_and_stops_on_ctrl_c() -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env["PYTHONPATH"] = str(root)
+    with subprocess.Popen(
+        [sys.executable, "-m", "domain_example", "serve", "--port", "0"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            assert server.stdout is not None
+            banner = server.stdout.readline()  # printed once the socket listens
+            url = re.search(r"http://[\d.]+:\d+", banner)
+            assert url is not None, banner
+            api = Api(url.group(0))
+            assert api.call("GET", "/health") == (200, {"status": "ok"})
+            status, body = api.call(
+                "POST", "/accounts", {"account_id": "s1", "owner": "sam", "currency": "EUR"}
+            )
+            assert (status, body["status"]) == (201, "open")
+        finally:
+            server.send_signal(signal.SIGINT)
+            _, errors = server.communicate(timeout=GUARD)
+    assert server.returncode == 0, errors
+    assert "Traceback" not in errors
