@@ -73,7 +73,6 @@ async def read_body(request: HttpRequest, limit: int, timeout: float) -> bytes:
 def reply(response: api.Response, request_id: str, *, close: bool = False) -> HttpResponse:
     headers = {"X-Request-Id": request_id}
     if close:
-        # The rest of the body may still come: the connection cannot serve another request.
         headers["Connection"] = "close"
     return HttpResponse(
         api.encode(response), response.status, headers, media_type="application/json"
@@ -88,25 +87,28 @@ def create_app(
 ) -> Starlette:
     """The API over `container`."""
 
+    async def read(request: HttpRequest) -> bytes | api.Response:
+        """The body, or the error that ends the request (the connection closes after it)."""
+        try:
+            return await read_body(request, max_body, body_timeout)
+        except BodyTooLarge:
+            return api.error(413, "payload_too_large", f"the body is over {max_body} bytes")
+        except TimeoutError:
+            # The rest may still come, or never: the connection cannot be reused either way.
+            return api.error(
+                408, "request_timeout", f"the body did not arrive within {body_timeout:g} s"
+            )
+        except ClientDisconnect:
+            return api.error(400, "bad_request", "the client went away")
+
     def endpoint_for(route: api.Route) -> Endpoint:
         async def endpoint(request: HttpRequest) -> HttpResponse:
             request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
             bind_request(request_id, method=request.method, path=request.url.path)
-            try:
-                raw = await read_body(request, max_body, body_timeout)
-            except BodyTooLarge:
-                too_large = api.error(
-                    413, "payload_too_large", f"the body is over {max_body} bytes"
-                )
-                return reply(too_large, request_id, close=True)
-            except TimeoutError:
-                late = api.error(
-                    408, "request_timeout", f"the body did not arrive within {body_timeout:g} s"
-                )
-                log.info("request", status=408)
-                return reply(late, request_id, close=True)
-            except ClientDisconnect:
-                return reply(api.error(400, "bad_request", "the client went away"), request_id)
+            raw = await read(request)
+            if isinstance(raw, api.Response):
+                log.info("request", status=raw.status)
+                return reply(raw, request_id, close=True)
             call = api.Request(
                 method=request.method,
                 path=request.url.path,
