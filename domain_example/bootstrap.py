@@ -1,16 +1,17 @@
-"""Composition root: the dependency-injector container that wires the payments service.
+"""Composition root: the dependency-injector container is the bootstrap.
 
 The library's PersistenceContainer provides the units of work; this container supplies what
-only the application knows (the client, the mappings, the cursor secret) and binds handlers to
-their dependencies. Tests swap the storage with `persistence.containers.in_memory`.
+only the application knows (the client, the mappings, the cursor secret), binds every handler to
+its dependencies with providers, and provides the message bus. Tests swap the storage with
+`persistence.containers.in_memory` and any other dependency with `provider.override(...)`,
+before the first message: the bus and the handlers bound into it are built once per thread.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +24,11 @@ from persistence.lambda_runtime import client_config, dynamodb_client
 from .adapters.mappings import build_mappings
 from .adapters.notifications import LoggingNotifier
 from .config import Settings
-from .service_layer.messagebus import COMMAND_HANDLERS, EVENT_HANDLERS
+from .service_layer import handlers
+from .service_layer.handlers import COMMAND_HANDLERS, EVENT_HANDLERS
 from .service_layer.retrying import ConflictRetry
+
+Handler = Callable[..., Any]
 
 
 def utc_now() -> datetime:
@@ -40,26 +44,22 @@ def make_client(endpoint_url: str | None, region: str) -> Any:
     return dynamodb_client(client_config(), endpoint_url=endpoint_url, region_name=region)
 
 
-def inject(handler: Callable[..., Any], dependencies: dict[str, Any]) -> Callable[..., Any]:
-    """Bind the dependencies a handler names as parameters (cosmicpython's bootstrap)."""
-    wanted = inspect.signature(handler).parameters
-    bound = functools.partial(
-        handler, **{name: dep for name, dep in dependencies.items() if name in wanted}
-    )
-    return functools.update_wrapper(bound, handler)  # keeps the name for the bus's logs
+def bind(handler: Handler, /, **dependencies: Any) -> Handler:
+    """`handler` with its dependencies bound: the bus calls it with the message alone."""
+    return functools.update_wrapper(functools.partial(handler, **dependencies), handler)
 
 
-def build_bus(uow: p.UnitOfWork, **dependencies: Any) -> p.MessageBus:
-    """A bus over one unit of work; handlers get that same unit of work, so the bus collects
-    the events of exactly the work they committed."""
-    deps = {"uow": uow, **dependencies}
-    return p.MessageBus(
-        uow,
-        event_handlers={
-            event: [inject(h, deps) for h in handlers] for event, handlers in EVENT_HANDLERS.items()
-        },
-        command_handlers={command: inject(h, deps) for command, h in COMMAND_HANDLERS.items()},
-    )
+def each(*handlers: Handler, **dependencies: Any) -> dict[Handler, providers.Provider[Handler]]:
+    """A provider per handler, binding the same dependencies (providers) into each."""
+    return {h: providers.Callable(bind, h, **dependencies) for h in handlers}
+
+
+def command_handlers(bound: Mapping[Handler, Handler]) -> dict[type, Handler]:
+    return {command: bound[handler] for command, handler in COMMAND_HANDLERS.items()}
+
+
+def event_handlers(bound: Mapping[Handler, Handler]) -> dict[type, Sequence[Handler]]:
+    return {event: [bound[h] for h in hs] for event, hs in EVENT_HANDLERS.items()}
 
 
 class Container(containers.DeclarativeContainer):
@@ -80,14 +80,44 @@ class Container(containers.DeclarativeContainer):
     notifier = providers.Singleton(LoggingNotifier)
     retry = providers.Singleton(ConflictRetry, attempts=config.retry_attempts)
 
-    # A bus per message (or per thread): its unit of work must not be shared concurrently.
-    bus = providers.Factory(
-        build_bus,
-        uow=persistence.unit_of_work,
-        clock=clock,
-        new_id=new_id,
-        retry=retry,
-        notifier=notifier,
+    # The unit of work the bus collects events from is the one its handlers commit with. A unit
+    # of work serves handler after handler but never two threads at once: one per thread.
+    uow = providers.ThreadLocalSingleton(persistence.unit_of_work)
+
+    # Every handler with what it needs, as its parameters name it (handlers.py).
+    bound_handlers = providers.Dict(
+        {
+            **each(handlers.open_account, uow=uow),
+            **each(handlers.deposit, handlers.withdraw, uow=uow, clock=clock, retry=retry),
+            **each(handlers.transfer_money, uow=uow, clock=clock, retry=retry, new_id=new_id),
+            **each(handlers.freeze_account, handlers.close_account, uow=uow, retry=retry),
+            **each(
+                handlers.count_opened,
+                handlers.count_deposit,
+                handlers.count_withdrawal,
+                handlers.count_transfer,
+                handlers.count_rejection,
+                handlers.count_closed,
+                uow=uow,
+                retry=retry,
+            ),
+            **each(
+                handlers.notify_opened,
+                handlers.notify_transfer,
+                handlers.notify_rejection,
+                handlers.notify_frozen,
+                handlers.notify_closed,
+                notifier=notifier,
+            ),
+        }
+    )
+
+    # One bus per thread, over that thread's unit of work.
+    bus = providers.ThreadLocalSingleton(
+        p.MessageBus,
+        uow,
+        event_handlers=providers.Callable(event_handlers, bound_handlers),
+        command_handlers=providers.Callable(command_handlers, bound_handlers),
     )
 
 

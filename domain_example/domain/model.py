@@ -33,8 +33,8 @@ CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _account_id(value: object) -> str:
@@ -102,11 +102,6 @@ def money(value: object, what: str = "an amount", *, zero_allowed: bool = False)
     if exponent < -2 and any(digits[exponent + 2 :]):
         raise InvalidAmount(f"{what} has at most two decimals, got {_shown(value)}")
     return amount
-
-
-def _shown(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _balance(account_id: str, result: Callable[[], Decimal]) -> Decimal:
@@ -317,9 +312,8 @@ class IdempotencyRecord:
     fingerprint: str
     response: dict[str, str]
     created_at: datetime
-    # The table's TTL attribute: DynamoDB deletes the record some time after this. It has a
-    # default only because the library constructs the aggregate without its TTL field.
-    expires_at: datetime | None = None
+    # The answer may be replayed until then; afterwards the record is gone or may be.
+    expires_at: datetime
 
     @classmethod
     def remember(

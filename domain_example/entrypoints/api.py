@@ -1,13 +1,16 @@
 """The HTTP JSON API, independent of transport: a request in, a status and a JSON body out.
 
-Lambda (API Gateway proxy events) and the local http.server both call `dispatch`. Errors are
-answered here and never leak a stack trace: malformed requests 400, unknown things 404, conflicts
-409, broken business rules and input the store refuses (p.ValidationError, text that is not valid
-Unicode) 422, anything unexpected 500 with the request id to look it up in logs.
+`ROUTES` is the one route table: the ASGI app (`web.py`, Starlette) registers it with the
+framework's router, and the Lambda handler matches it with `dispatch` (without importing the
+framework, which would add to every cold start). `run` answers every error here and never leaks
+a stack trace: malformed requests 400, unknown things 404, conflicts 409, broken business rules
+and input the store refuses (p.ValidationError, text that is not valid Unicode) 422, anything
+unexpected 500 with the request id to look it up in logs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -31,7 +34,7 @@ from ..domain.errors import (
     IdempotencyKeyReused,
 )
 from ..domain.model import money
-from ..service_layer import queries
+from ..service_layer import views
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +48,7 @@ class Request:
     body: str | None = None
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    params: dict[str, str] = field(default_factory=dict)  # from the path, set by the router
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     deadline: Deadline = field(default_factory=lambda: Deadline.after(29.0))
 
@@ -63,19 +67,20 @@ class InvalidInput(Exception):
     """Well-formed, but a value cannot be accepted (422), e.g. text that is not valid Unicode."""
 
 
-Route = Callable[[Request, Container, dict[str, str]], Response]
-_ROUTES: list[tuple[str, re.Pattern[str], Route]] = []
+Endpoint = Callable[[Request, Container], Response]
 
 
-def route(method: str, pattern: str) -> Callable[[Route], Route]:
-    """Register a handler for `method` and a path like /accounts/{account_id}."""
-    regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+@dataclass(frozen=True)
+class Route:
+    """`path` in Starlette's syntax: `{name}` matches one segment (anything but '/')."""
 
-    def register(fn: Route) -> Route:
-        _ROUTES.append((method, regex, fn))
-        return fn
+    method: str
+    path: str
+    endpoint: Endpoint
 
-    return register
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path) + "$")
 
 
 # ---------------------------------------------------------------------------------- input
@@ -142,20 +147,24 @@ def request_id_of(request: Request, data: dict[str, Any]) -> str | None:
     return key
 
 
-# ---------------------------------------------------------------------------------- routes
+# ---------------------------------------------------------------------------------- endpoints
 
 
-def handle(container: Container, command: Any) -> Any:
-    return container.bus().handle(command)
+def handle(app: Container, command: Any) -> Any:
+    return app.bus().handle(command)
 
 
-@route("GET", "/health")
-def health(request: Request, app: Container, params: dict[str, str]) -> Response:
+def account_after(app: Container, account_id: str, *, closed: bool = False) -> dict[str, Any]:
+    """The account as a command just left it (a strongly consistent read)."""
+    uow = app.persistence.unit_of_work()
+    return views.account(uow, account_id, consistent=True, include_closed=closed)
+
+
+def health(request: Request, app: Container) -> Response:
     return Response(200, {"status": "ok"})
 
 
-@route("POST", "/accounts")
-def open_account(request: Request, app: Container, params: dict[str, str]) -> Response:
+def open_account(request: Request, app: Container) -> Response:
     """`account_id` (optional, generated when absent): 1 to 64 letters, digits, '-' or '_', so
     that /accounts/{account_id} can fetch it back; `currency`: a three-letter ISO 4217 code
     (upper-cased). Anything else is a 422 invalid_account_id / invalid_currency."""
@@ -166,45 +175,44 @@ def open_account(request: Request, app: Container, params: dict[str, str]) -> Re
         currency=text(data, "currency"),
         overdraft_limit=amount(data, "overdraft_limit", "0"),
     )
-    return Response(201, handle(app, command))
+    handle(app, command)
+    return Response(201, account_after(app, command.account_id))
 
 
-@route("GET", "/accounts/{account_id}")
-def get_account(request: Request, app: Container, params: dict[str, str]) -> Response:
+def get_account(request: Request, app: Container) -> Response:
     uow = app.persistence.unit_of_work()
-    return Response(200, queries.get_account(uow, params["account_id"]))
+    return Response(200, views.account(uow, request.params["account_id"]))
 
 
-@route("POST", "/accounts/{account_id}/deposits")
-def deposit(request: Request, app: Container, params: dict[str, str]) -> Response:
+def deposit(request: Request, app: Container) -> Response:
     data = json_body(request)
     command = commands.Deposit(
-        params["account_id"], amount(data), request_id=request_id_of(request, data)
+        request.params["account_id"], amount(data), request_id=request_id_of(request, data)
     )
     return Response(200, handle(app, command))
 
 
-@route("POST", "/accounts/{account_id}/withdrawals")
-def withdraw(request: Request, app: Container, params: dict[str, str]) -> Response:
+def withdraw(request: Request, app: Container) -> Response:
     data = json_body(request)
     command = commands.Withdraw(
-        params["account_id"], amount(data), request_id=request_id_of(request, data)
+        request.params["account_id"], amount(data), request_id=request_id_of(request, data)
     )
     return Response(200, handle(app, command))
 
 
-@route("POST", "/accounts/{account_id}/freeze")
-def freeze(request: Request, app: Container, params: dict[str, str]) -> Response:
-    return Response(200, handle(app, commands.FreezeAccount(params["account_id"])))
+def freeze(request: Request, app: Container) -> Response:
+    account_id = request.params["account_id"]
+    handle(app, commands.FreezeAccount(account_id))
+    return Response(200, account_after(app, account_id))
 
 
-@route("POST", "/accounts/{account_id}/close")
-def close(request: Request, app: Container, params: dict[str, str]) -> Response:
-    return Response(200, handle(app, commands.CloseAccount(params["account_id"])))
+def close(request: Request, app: Container) -> Response:
+    account_id = request.params["account_id"]
+    handle(app, commands.CloseAccount(account_id))
+    return Response(200, account_after(app, account_id, closed=True))
 
 
-@route("POST", "/transfers")
-def transfer(request: Request, app: Container, params: dict[str, str]) -> Response:
+def transfer(request: Request, app: Container) -> Response:
     data = json_body(request)
     command = commands.TransferMoney(
         from_account=text(data, "from_account"),
@@ -219,8 +227,7 @@ def transfer(request: Request, app: Container, params: dict[str, str]) -> Respon
     return Response(201, result)
 
 
-@route("GET", "/accounts/{account_id}/transfers")
-def transfers(request: Request, app: Container, params: dict[str, str]) -> Response:
+def transfers(request: Request, app: Container) -> Response:
     direction = request.query.get("direction", "out")
     if direction not in ("out", "in"):
         raise BadRequest("'direction' is 'out' or 'in'")
@@ -230,9 +237,9 @@ def transfers(request: Request, app: Container, params: dict[str, str]) -> Respo
             since = date.fromisoformat(request.query["since"])
         except ValueError:
             raise BadRequest("'since' is a date, YYYY-MM-DD") from None
-    page = queries.transfers_of_account(
+    page = views.transfers_of_account(
         app.persistence.unit_of_work(),
-        params["account_id"],
+        request.params["account_id"],
         direction="out" if direction == "out" else "in",
         since=since,
         limit=limit_of(request),
@@ -241,36 +248,62 @@ def transfers(request: Request, app: Container, params: dict[str, str]) -> Respo
     return Response(200, page.as_json())
 
 
-@route("GET", "/owners/{owner}/accounts")
-def owner_accounts(request: Request, app: Container, params: dict[str, str]) -> Response:
-    page = queries.accounts_of_owner(
+def owner_accounts(request: Request, app: Container) -> Response:
+    page = views.accounts_of_owner(
         app.persistence.unit_of_work(),
-        params["owner"],
+        request.params["owner"],
         limit=limit_of(request),
         cursor=request.query.get("cursor"),
     )
     return Response(200, page.as_json())
 
 
-@route("GET", "/owners/{owner}/stats")
-def owner_stats(request: Request, app: Container, params: dict[str, str]) -> Response:
-    return Response(200, queries.owner_stats(app.persistence.unit_of_work(), params["owner"]))
+def owner_stats(request: Request, app: Container) -> Response:
+    uow = app.persistence.unit_of_work()
+    return Response(200, views.owner_stats(uow, request.params["owner"]))
 
 
-@route("GET", "/reports/overdrawn")
-def overdrawn(request: Request, app: Container, params: dict[str, str]) -> Response:
+def overdrawn(request: Request, app: Container) -> Response:
     # A Scan: stop at the invocation's deadline and say the report is partial.
-    found = list(request.deadline.bounded(queries.iter_overdrawn(app.persistence.unit_of_work())))
+    found = list(request.deadline.bounded(views.iter_overdrawn(app.persistence.unit_of_work())))
     return Response(200, {"items": found, "complete": not request.deadline.expired()})
 
 
-# ---------------------------------------------------------------------------------- dispatch
+ROUTES = [
+    Route("GET", "/health", health),
+    Route("POST", "/accounts", open_account),
+    Route("GET", "/accounts/{account_id}", get_account),
+    Route("POST", "/accounts/{account_id}/deposits", deposit),
+    Route("POST", "/accounts/{account_id}/withdrawals", withdraw),
+    Route("POST", "/accounts/{account_id}/freeze", freeze),
+    Route("POST", "/accounts/{account_id}/close", close),
+    Route("GET", "/accounts/{account_id}/transfers", transfers),
+    Route("POST", "/transfers", transfer),
+    Route("GET", "/owners/{owner}/accounts", owner_accounts),
+    Route("GET", "/owners/{owner}/stats", owner_stats),
+    Route("GET", "/reports/overdrawn", overdrawn),
+]
+
+
+# ---------------------------------------------------------------------------------- answers
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
     # A message may quote client text: escape what UTF-8 cannot carry back to the client.
     message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return Response(status, {"error": code, "message": message, **extra})
+
+
+def not_found(method: str, path: str) -> Response:
+    return error(404, "not_found", f"no route for {method} {path}")
+
+
+def method_not_allowed(allowed: list[str]) -> Response:
+    return error(405, "method_not_allowed", f"use {', '.join(sorted(set(allowed)))}")
+
+
+def encode(response: Response) -> str:
+    return json.dumps(response.body, default=str)
 
 
 def _status_of(exc: DomainError) -> int:
@@ -286,44 +319,49 @@ def internal_error(request: Request) -> Response:
     return error(500, "internal_error", "something went wrong", request_id=request.request_id)
 
 
+def run(endpoint: Endpoint, request: Request, app: Container) -> Response:
+    """Run one routed request; every failure becomes a JSON error response."""
+    try:
+        for kind, values in (("path", request.params), ("query", request.query)):
+            for name, value in values.items():
+                check_unicode(value, f"{kind} parameter '{name}'")
+        check_unicode(request.headers.get("idempotency-key"), "the Idempotency-Key header")
+        return endpoint(request, app)
+    except BadRequest as exc:
+        return error(400, "bad_request", str(exc))
+    except InvalidInput as exc:
+        return error(422, "invalid_input", str(exc))
+    except DomainError as exc:
+        return error(_status_of(exc), exc.code, str(exc))
+    except p.InvalidCursor:
+        return error(400, "invalid_cursor", "the cursor is not valid for this query")
+    except p.ConcurrencyConflict:
+        return error(409, "conflict", "the accounts changed concurrently; retry the request")
+    except p.TransactionCanceled as exc:
+        if exc.retryable:
+            return error(409, "conflict", "a concurrent transaction won; retry the request")
+        return internal_error(request)
+    except p.ValidationError as exc:
+        # The store refused a value the client sent (the library checks before any write).
+        return error(422, "invalid_input", str(exc))
+    except DeadlineExceeded:
+        return error(503, "timeout", "the request ran out of time; retry it")
+    except Exception:
+        return internal_error(request)
+
+
 def dispatch(request: Request, app: Container) -> Response:
-    """Route and run one request; every failure becomes a JSON error response."""
+    """Route (the Lambda's way: the same table, matched here) and run one request."""
     allowed: list[str] = []
-    for method, regex, fn in _ROUTES:
-        match = regex.match(request.path)
+    for route in ROUTES:
+        match = route.pattern.match(request.path)
         if match is None:
             continue
-        if method != request.method:
-            allowed.append(method)
+        if route.method != request.method:
+            allowed.append(route.method)
             continue
-        try:
-            params = match.groupdict()
-            for kind, values in (("path", params), ("query", request.query)):
-                for name, value in values.items():
-                    check_unicode(value, f"{kind} parameter '{name}'")
-            check_unicode(request.headers.get("idempotency-key"), "the Idempotency-Key header")
-            return fn(request, app, params)
-        except BadRequest as exc:
-            return error(400, "bad_request", str(exc))
-        except InvalidInput as exc:
-            return error(422, "invalid_input", str(exc))
-        except DomainError as exc:
-            return error(_status_of(exc), exc.code, str(exc))
-        except p.InvalidCursor:
-            return error(400, "invalid_cursor", "the cursor is not valid for this query")
-        except p.ConcurrencyConflict:
-            return error(409, "conflict", "the accounts changed concurrently; retry the request")
-        except p.TransactionCanceled as exc:
-            if exc.retryable:
-                return error(409, "conflict", "a concurrent transaction won; retry the request")
-            return internal_error(request)
-        except p.ValidationError as exc:
-            # The store refused a value the client sent (the library checks before any write).
-            return error(422, "invalid_input", str(exc))
-        except DeadlineExceeded:
-            return error(503, "timeout", "the request ran out of time; retry it")
-        except Exception:
-            return internal_error(request)
+        request.params = match.groupdict()
+        return run(route.endpoint, request, app)
     if allowed:
-        return error(405, "method_not_allowed", f"use {', '.join(sorted(set(allowed)))}")
-    return error(404, "not_found", f"no route for {request.method} {request.path}")
+        return method_not_allowed(allowed)
+    return not_found(request.method, request.path)

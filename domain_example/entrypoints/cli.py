@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the HTTP JSON API (the Lambda handler behind a local http.server)",
+        help="serve the HTTP JSON API (Starlette on uvicorn)",
         description="Serve the API locally, e.g. "
         'curl -XPOST localhost:8080/accounts -d \'{"owner":"ann","currency":"EUR"}\'',
     )

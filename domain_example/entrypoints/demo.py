@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import persistence as p
+from persistence.testing.harness import record_requests
 
 from ..adapters import specifications as specs
-from ..adapters.request_metrics import RequestCounter
 from ..bootstrap import Container
 from ..domain import commands
 from ..domain.model import Account, Transfer
-from ..service_layer import queries
+from ..service_layer import views
 
 EUR_ACCOUNTS = {"alice-1": "alice", "alice-2": "alice", "bob-1": "bob", "carol-1": "carol"}
 OPENING_DEPOSITS = {"alice-1": "1000", "alice-2": "500", "bob-1": "800", "carol-1": "300"}
@@ -57,19 +58,21 @@ class Demo:
         self.app = container
         self.threads = threads
         self.transfers_per_thread = transfers
-        self.requests = RequestCounter().attach(container.client())
+        # The library's recorder (botocore before-call events): API calls, not HTTP retries.
+        self.requests = record_requests(container.client())
         self.summary = Summary()
         self._lock = threading.Lock()
 
     def send(self, command: Any) -> Any:
-        """One command on a fresh bus (and unit of work): safe from any thread."""
+        """One command on this thread's bus (and unit of work): safe from any thread."""
         bus = self.app.bus()
+        handled, failed = bus.handled_events, bus.failed_events
         try:
             return bus.handle(command)
         finally:
             with self._lock:
-                self.summary.events_handled += bus.handled_events
-                self.summary.event_handler_failures += bus.failed_events
+                self.summary.events_handled += bus.handled_events - handled
+                self.summary.event_handler_failures += bus.failed_events - failed
 
     def run(self) -> Summary:
         self.open_accounts()
@@ -160,7 +163,7 @@ class Demo:
             ]
             for name, repo, spec in checks:
                 self.summary.queries.append((name, repo.explain(spec), repo.count(spec)))
-        alice = queries.accounts_of_owner(self.app.persistence.unit_of_work(), "alice")
+        alice = views.accounts_of_owner(self.app.persistence.unit_of_work(), "alice")
         self.summary.closed_account_hidden = all(
             a["account_id"] != "alice-old" for a in alice.items
         )
@@ -175,12 +178,12 @@ class Demo:
             ):
                 summary.balances[account.account_id] = f"{account.balance} {account.currency}"
         for owner in ("alice", "bob", "carol"):
-            summary.stats[owner] = queries.owner_stats(self.app.persistence.unit_of_work(), owner)
+            summary.stats[owner] = views.owner_stats(self.app.persistence.unit_of_work(), owner)
         retry = self.app.retry()
         summary.conflicts_retried = retry.conflicts
         summary.gave_up = retry.gave_up
         summary.notifications = len(self.app.notifier().sent)
-        summary.requests = self.requests.snapshot()
+        summary.requests = dict(Counter(self.requests.names()))
 
     def eur_total(self) -> Decimal:
-        return queries.total_balance(self.app.persistence.unit_of_work(), list(EUR_ACCOUNTS))
+        return views.total_balance(self.app.persistence.unit_of_work(), list(EUR_ACCOUNTS))

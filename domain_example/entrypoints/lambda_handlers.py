@@ -12,7 +12,6 @@ from persistence.lambda_runtime import measure_cold_start
 COLD_START = measure_cold_start()  # first, so the import phase covers the imports below
 
 import base64  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -23,7 +22,7 @@ from persistence.lambda_runtime import Deadline, Lazy, prewarm  # noqa: E402
 
 from ..bootstrap import Container, build_container  # noqa: E402
 from ..log_config import bind_request, configure_logging  # noqa: E402
-from .api import Request, Response, dispatch  # noqa: E402
+from .api import Request, Response, dispatch, encode  # noqa: E402
 
 COLD_START.mark("import")
 log = structlog.get_logger(__name__)
@@ -65,7 +64,7 @@ def to_proxy_response(response: Response, request_id: str) -> dict[str, Any]:
     return {
         "statusCode": response.status,
         "headers": {"Content-Type": "application/json", "X-Request-Id": request_id},
-        "body": json.dumps(response.body, default=str),
+        "body": encode(response),
         "isBase64Encoded": False,
     }
 

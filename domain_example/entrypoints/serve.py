@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from .http_server import make_server
-from .lambda_handlers import make_handler
 from .local import dynamodb_endpoint, local_container
+from .web import create_app, listen, make_server
 
 
 def run_server(endpoint_url: str | None, table: str | None, host: str, port: int) -> int:
     with dynamodb_endpoint(endpoint_url) as (endpoint, embedded):
         container = local_container(endpoint, table)
-        server = make_server(make_handler(lambda: container), host, port)
-        bound_host, bound_port = server.server_address[:2]
+        server = make_server(create_app(container))
+        sock = listen(host, port)
+        bound_host, bound_port = sock.getsockname()[:2]
         storage = "embedded moto server" if embedded else endpoint
         print(f"payments API on http://{bound_host}:{bound_port} ({storage}); Ctrl-C stops")
         print(
@@ -20,9 +20,9 @@ def run_server(endpoint_url: str | None, table: str | None, host: str, port: int
             flush=True,
         )
         try:
-            server.serve_forever()
+            server.run(sockets=[sock])
         except KeyboardInterrupt:
             pass
         finally:
-            server.server_close()
+            sock.close()
     return 0

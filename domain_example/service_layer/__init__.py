@@ -1,1 +1,1 @@
-"""The service layer: command and event handlers, read queries, and how they are wired."""
+"""The service layer: handlers (commands and events) with the handler maps, and views (reads)."""

@@ -1,34 +1,35 @@
-"""Command handlers: one business operation, one unit of work, one commit.
+"""Handlers: one business operation per command, and the reactions to the events they raise.
 
-Each handler names its dependencies as parameters (`uow`, `clock`, `retry`, `new_id`); the
-bootstrap binds them, so the message bus calls `handler(command)` with the command alone.
+Each handler names its dependencies as parameters after the message (`uow`, `clock`, `retry`,
+`new_id`, `notifier`); the container binds them (`bootstrap.py`), so the message bus calls
+`handler(message)` with the message alone. EVENT_HANDLERS and COMMAND_HANDLERS, at the end, say
+which handler serves which message.
+
+A command handler returns only what idempotency needs: the answer it remembers with a request id
+and replays to a retry (deposits, withdrawals, transfers). The others return nothing; the entry
+point reads a view for its answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import persistence as p
 
-from ..domain import model
-from ..domain.commands import (
-    CloseAccount,
-    Deposit,
-    FreezeAccount,
-    OpenAccount,
-    TransferMoney,
-    Withdraw,
-)
+from ..adapters.notifications import Notifier
+from ..domain import commands, events, model
 from ..domain.errors import AccountAlreadyExists, AccountNotFound
-from ..domain.model import Account, Transfer, TransferStatus
-from . import idempotency
+from ..domain.model import Account, OwnerStats, Transfer, TransferStatus
+from . import idempotency, to_json
 from .retrying import ConflictRetry
-from .views import account_view, balance_view, transfer_view
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
+
+# ---------------------------------------------------------------------------- commands
 
 
 def load_account(uow: p.UnitOfWork, account_id: str) -> Account:
@@ -39,7 +40,7 @@ def load_account(uow: p.UnitOfWork, account_id: str) -> Account:
         raise AccountNotFound(f"no open account {account_id}") from None
 
 
-def open_account(cmd: OpenAccount, uow: p.UnitOfWork) -> dict[str, Any]:
+def open_account(cmd: commands.OpenAccount, uow: p.UnitOfWork) -> None:
     account = Account.open(cmd.account_id, cmd.owner, cmd.currency, cmd.overdraft_limit)
     with uow:
         uow.repository(Account).add(account)
@@ -48,22 +49,23 @@ def open_account(cmd: OpenAccount, uow: p.UnitOfWork) -> dict[str, Any]:
         except p.AlreadyExists:
             # A closed account keeps its id too: account ids are never reused.
             raise AccountAlreadyExists(f"account {cmd.account_id} already exists") from None
-    return account_view(account)
 
 
-def deposit(cmd: Deposit, uow: p.UnitOfWork, clock: Clock, retry: ConflictRetry) -> dict[str, str]:
+def deposit(
+    cmd: commands.Deposit, uow: p.UnitOfWork, clock: Clock, retry: ConflictRetry
+) -> dict[str, str]:
     return _change_balance(cmd, uow, clock, retry, lambda account: account.deposit(cmd.amount))
 
 
 def withdraw(
-    cmd: Withdraw, uow: p.UnitOfWork, clock: Clock, retry: ConflictRetry
+    cmd: commands.Withdraw, uow: p.UnitOfWork, clock: Clock, retry: ConflictRetry
 ) -> dict[str, str]:
     # A refusal raises inside the work: nothing is written or remembered.
     return _change_balance(cmd, uow, clock, retry, lambda account: account.withdraw(cmd.amount))
 
 
 def _change_balance(
-    cmd: Deposit | Withdraw,
+    cmd: commands.Deposit | commands.Withdraw,
     uow: p.UnitOfWork,
     clock: Clock,
     retry: ConflictRetry,
@@ -78,16 +80,16 @@ def _change_balance(
                 return stored
             account = load_account(uow, cmd.account_id)
             change(account)
-            response = balance_view(account)
-            idempotency.remember(uow, cmd, response, clock())
+            answer = to_json.balance(account)
+            idempotency.remember(uow, cmd, answer, clock())
             uow.commit()
-            return response
+            return answer
 
     return idempotency.once(lambda: retry(work))
 
 
 def transfer_money(
-    cmd: TransferMoney,
+    cmd: commands.TransferMoney,
     uow: p.UnitOfWork,
     clock: Clock,
     retry: ConflictRetry,
@@ -113,33 +115,148 @@ def transfer_money(
                     p.attr("version") == source.version,
                 )
             uow.repository(Transfer).add(result)
-            response = transfer_view(result)
-            idempotency.remember(uow, cmd, response, clock())
+            answer = to_json.transfer(result)
+            idempotency.remember(uow, cmd, answer, clock())
             uow.commit()
-            return response
+            return answer
 
     return idempotency.once(lambda: retry(work))
 
 
-def freeze_account(cmd: FreezeAccount, uow: p.UnitOfWork, retry: ConflictRetry) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
+def freeze_account(cmd: commands.FreezeAccount, uow: p.UnitOfWork, retry: ConflictRetry) -> None:
+    def work() -> None:
         with uow:
             account = load_account(uow, cmd.account_id)
             account.freeze()
             uow.commit()
-            return account_view(account)
 
-    return retry(work)
+    retry(work)
 
 
-def close_account(cmd: CloseAccount, uow: p.UnitOfWork, retry: ConflictRetry) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
+def close_account(cmd: commands.CloseAccount, uow: p.UnitOfWork, retry: ConflictRetry) -> None:
+    def work() -> None:
         with uow:
             account = load_account(uow, cmd.account_id)
             account.close()
             # Soft delete: the item stays for audit with `closed_at`, and leaves every read.
             uow.repository(Account).remove(account)
             uow.commit()
-            return account_view(account)
 
-    return retry(work)
+    retry(work)
+
+
+# ---------------------------------------------------------------------------- events
+# They run after the command committed, each in its own unit of work; a failure is logged by
+# the bus and never undoes the command.
+
+
+def bump_stats(
+    uow: p.UnitOfWork, retry: ConflictRetry, owner: str, **deltas: int | Decimal
+) -> None:
+    """Add to an owner's counters, creating the stats item on first use.
+
+    Counters are ADDs without a version check, so concurrent handlers never conflict. ADD on a
+    missing item is refused (NotFound); then the item is added, and if a concurrent handler
+    added it first (AlreadyExists) the increment is simply tried again.
+    """
+
+    def increment() -> None:
+        with uow:
+            for name, delta in deltas.items():
+                uow.increment(OwnerStats, {"owner": owner}, name, delta)
+            uow.commit()
+
+    def create() -> None:
+        with uow:
+            uow.repository(OwnerStats).add(OwnerStats(owner, **deltas))  # type: ignore[arg-type]
+            uow.commit()
+
+    try:
+        retry(increment)
+    except p.NotFound:
+        try:
+            create()
+        except p.AlreadyExists:
+            retry(increment)
+
+
+def count_opened(event: events.AccountOpened, uow: p.UnitOfWork, retry: ConflictRetry) -> None:
+    bump_stats(uow, retry, event.owner, accounts_opened=1)
+
+
+def count_deposit(event: events.MoneyDeposited, uow: p.UnitOfWork, retry: ConflictRetry) -> None:
+    bump_stats(uow, retry, event.owner, deposits=1, deposited=event.amount)
+
+
+def count_withdrawal(event: events.MoneyWithdrawn, uow: p.UnitOfWork, retry: ConflictRetry) -> None:
+    bump_stats(uow, retry, event.owner, withdrawals=1)
+
+
+def count_transfer(
+    event: events.TransferCompleted, uow: p.UnitOfWork, retry: ConflictRetry
+) -> None:
+    bump_stats(uow, retry, event.from_owner, transfers_sent=1, amount_sent=event.amount)
+    bump_stats(uow, retry, event.to_owner, transfers_received=1)
+
+
+def count_rejection(
+    event: events.TransferRejected, uow: p.UnitOfWork, retry: ConflictRetry
+) -> None:
+    bump_stats(uow, retry, event.from_owner, transfers_rejected=1)
+
+
+def count_closed(event: events.AccountClosed, uow: p.UnitOfWork, retry: ConflictRetry) -> None:
+    bump_stats(uow, retry, event.owner, accounts_closed=1)
+
+
+def notify_opened(event: events.AccountOpened, notifier: Notifier) -> None:
+    notifier.send(event.owner, f"Your {event.currency} account {event.account_id} is open.")
+
+
+def notify_transfer(event: events.TransferCompleted, notifier: Notifier) -> None:
+    notifier.send(
+        event.from_owner,
+        f"You sent {event.amount} {event.currency} from {event.from_account} "
+        f"to {event.to_account}.",
+    )
+    notifier.send(
+        event.to_owner,
+        f"You received {event.amount} {event.currency} on {event.to_account}.",
+    )
+
+
+def notify_rejection(event: events.TransferRejected, notifier: Notifier) -> None:
+    notifier.send(
+        event.from_owner,
+        f"Your transfer of {event.amount} from {event.from_account} was rejected ({event.reason}).",
+    )
+
+
+def notify_frozen(event: events.AccountFrozen, notifier: Notifier) -> None:
+    notifier.send(event.owner, f"Account {event.account_id} is frozen.")
+
+
+def notify_closed(event: events.AccountClosed, notifier: Notifier) -> None:
+    notifier.send(event.owner, f"Account {event.account_id} is closed.")
+
+
+# ---------------------------------------------------------------------------- which serves what
+
+EVENT_HANDLERS: dict[type, Sequence[Callable[..., Any]]] = {
+    events.AccountOpened: [count_opened, notify_opened],
+    events.MoneyDeposited: [count_deposit],
+    events.MoneyWithdrawn: [count_withdrawal],
+    events.TransferCompleted: [count_transfer, notify_transfer],
+    events.TransferRejected: [count_rejection, notify_rejection],
+    events.AccountFrozen: [notify_frozen],
+    events.AccountClosed: [count_closed, notify_closed],
+}
+
+COMMAND_HANDLERS: dict[type, Callable[..., Any]] = {
+    commands.OpenAccount: open_account,
+    commands.Deposit: deposit,
+    commands.Withdraw: withdraw,
+    commands.TransferMoney: transfer_money,
+    commands.FreezeAccount: freeze_account,
+    commands.CloseAccount: close_account,
+}

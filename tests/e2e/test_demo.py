@@ -17,7 +17,7 @@ from dependency_injector import providers
 import persistence as p
 from domain_example.domain import commands
 from domain_example.entrypoints.local import local_container
-from domain_example.service_layer import queries
+from domain_example.service_layer import views
 from domain_example.service_layer.retrying import ConflictRetry
 from persistence.testing.moto_server import MotoServer
 
@@ -130,7 +130,7 @@ def test_money_is_conserved_under_concurrent_transfers(
         thread.start()
     for thread in threads:
         thread.join()
-    assert queries.total_balance(app.persistence.unit_of_work(), ids) == Decimal("300")
+    assert views.total_balance(app.persistence.unit_of_work(), ids) == Decimal("300")
     assert app.retry().conflicts > 0  # the races did happen, and were retried
-    stats = queries.owner_stats(app.persistence.unit_of_work(), "mo")
+    stats = views.owner_stats(app.persistence.unit_of_work(), "mo")
     assert stats["transfers_sent"] == stats["transfers_received"] == len(completed)

@@ -1,19 +1,32 @@
-"""The HTTP API over real HTTP: a local server on port 0, the Lambda handler behind it, moto."""
+"""The HTTP API over real HTTP: Starlette on uvicorn on a port of 127.0.0.1, moto behind it."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain_example.entrypoints.http_server import make_server, serve_in_thread
 from domain_example.entrypoints.lambda_handlers import make_handler
 from domain_example.entrypoints.local import local_container
+from domain_example.entrypoints.web import Served, create_app, listen, make_server
 from persistence.testing.moto_server import MotoServer
+
+# Short deadlines for slow clients, so the tests that stall do not wait long; the guard below
+# (how long a test waits for an answer before failing) is far longer than any of them.
+HEAD_TIMEOUT = BODY_TIMEOUT = 0.5
+GUARD = 20.0
 
 
 class Api:
@@ -33,22 +46,23 @@ class Api:
             self.base + path, data=data, method=method, headers=headers or {}
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=GUARD) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
 
 
 @pytest.fixture
-def api(moto: MotoServer, dynamodb_client: Any) -> Iterator[Api]:
-    app = local_container(moto.endpoint_url)
-    server = make_server(make_handler(lambda: app), port=0)
-    serve_in_thread(server)
-    try:
-        yield Api(f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
+def served(moto: MotoServer, dynamodb_client: Any) -> Iterator[Served]:
+    app = create_app(local_container(moto.endpoint_url), body_timeout=BODY_TIMEOUT)
+    server = make_server(app, head_timeout=HEAD_TIMEOUT, keep_alive=1)
+    with Served(server, listen("127.0.0.1", 0)) as running:
+        yield running
+
+
+@pytest.fixture
+def api(served: Served) -> Api:
+    return Api(f"http://127.0.0.1:{served.port}")
 
 
 def open_funded(api: Api, account_id: str, owner: str, amount: str) -> None:
@@ -322,3 +336,123 @@ def test_a_valid_account_id_and_a_lower_case_currency_are_accepted(api: Api) -> 
     assert status == 201, body
     fetched = api.call("GET", "/accounts/Ann_2-b")
     assert fetched[0] == 200 and fetched[1]["currency"] == "USD"
+
+
+# ------------------------------------------------------------------ the transport, raw
+
+
+def connect(served: Served) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=GUARD)
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the guard fails the test
+    if it never does)."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_and_body(raw: bytes) -> tuple[int, bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+@pytest.mark.parametrize("length", [b"-5", b"abc", b"5, 6", b" "])
+def test_an_invalid_content_length_is_a_400_at_once(served: Served, length: bytes) -> None:
+    """The old http.server read `int(Content-Length)` itself: -5 read to the end of the stream
+    (the client and the worker hung), and a word killed the worker without an answer."""
+    with connect(served) as sock:
+        sock.sendall(
+            b"POST /accounts HTTP/1.1\r\nHost: t\r\nContent-Length: " + length + b"\r\n\r\n"
+        )
+        status, body = status_and_body(read_all(sock))  # answered, then closed: no body awaited
+    assert status == 400
+    assert json.loads(body)["error"] == "bad_request"
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(served: Served) -> None:
+    with connect(served) as sock:
+        sock.sendall(b"POST /accounts HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n{")
+        status, body = status_and_body(read_all(sock))
+    assert (status, json.loads(body)["error"]) == (413, "payload_too_large")
+
+
+def test_a_body_that_never_arrives_gets_a_408_and_others_are_served_meanwhile(
+    served: Served, api: Api
+) -> None:
+    """uvicorn would let the app wait for the rest of the body forever; the app's deadline
+    answers 408 and the connection is closed."""
+    with connect(served) as stalled:
+        stalled.sendall(
+            b"POST /accounts HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"owner"'
+        )
+        assert api.call("GET", "/health") == (200, {"status": "ok"})
+        status, body = status_and_body(read_all(stalled))
+    assert (status, json.loads(body)["error"]) == (408, "request_timeout")
+
+
+@pytest.mark.parametrize(
+    "partial", [b"GET /health HTTP/1.1\r\nHost: t\r\n", b"GET /hea", b""], ids=repr
+)
+def test_a_stalled_request_head_is_closed_and_others_are_served_meanwhile(
+    served: Served, api: Api, partial: bytes
+) -> None:
+    """uvicorn waits for the rest of a request head without limit; the server's protocol
+    closes the connection at the head deadline (with a 408 when part of a head arrived)."""
+    with connect(served) as stalled:
+        stalled.sendall(partial)
+        assert api.call("GET", "/health") == (200, {"status": "ok"})
+        answer = read_all(stalled)
+    if partial:
+        assert status_and_body(answer)[0] == 408
+    else:
+        assert answer == b""  # a connection that never spoke is just closed
+
+
+def test_one_keep_alive_connection_serves_several_requests(served: Served) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=GUARD)
+    try:
+        for _ in range(2):
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
+        first_socket = connection.sock
+        connection.request("GET", "/owners/nobody/stats")
+        assert connection.getresponse().status == 200
+        assert connection.sock is first_socket  # the same connection throughout
+    finally:
+        connection.close()
+
+
+def test_python_m_domain_example_serve_answers_and_stops_on_ctrl_c() -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env["PYTHONPATH"] = str(root)
+    with subprocess.Popen(
+        [sys.executable, "-m", "domain_example", "serve", "--port", "0"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            assert server.stdout is not None
+            banner = server.stdout.readline()  # printed once the socket listens
+            url = re.search(r"http://[\d.]+:\d+", banner)
+            assert url is not None, banner
+            api = Api(url.group(0))
+            assert api.call("GET", "/health") == (200, {"status": "ok"})
+            status, body = api.call(
+                "POST", "/accounts", {"account_id": "s1", "owner": "sam", "currency": "EUR"}
+            )
+            assert (status, body["status"]) == (201, "open")
+        finally:
+            server.send_signal(signal.SIGINT)
+            _, errors = server.communicate(timeout=GUARD)
+    assert server.returncode == 0, errors
+    assert "Traceback" not in errors

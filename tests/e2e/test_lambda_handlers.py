@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,12 +115,12 @@ def test_malformed_events_and_unknown_routes_answer_in_json(handler: Handler) ->
 def test_an_unexpected_failure_is_a_500_with_the_request_id(
     handler: Handler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from domain_example.service_layer import queries
+    from domain_example.service_layer import views
 
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(queries, "owner_stats", broken)
+    monkeypatch.setattr(views, "owner_stats", broken)
     response = handler(rest_event("GET", "/owners/x/stats"), Context())
     body = json.loads(response["body"])
     assert response["statusCode"] == 500
@@ -156,3 +160,35 @@ def test_an_amount_out_of_the_rules_is_a_client_error(handler: Handler) -> None:
         response = handler(event, Context())
         body = json.loads(response["body"])
         assert (response["statusCode"], body["error"]) == (422, "invalid_amount"), raw
+
+
+def test_the_lambda_handler_shares_the_route_table_without_importing_the_web_framework() -> None:
+    """adr/0016: the Lambda bundle needs neither Starlette's router nor uvicorn. (Where Starlette
+    is installed, dependency-injector's wiring imports starlette.requests by itself.)"""
+    probe = (
+        "import sys\n"
+        "from domain_example.entrypoints import lambda_handlers\n"
+        "web = ('starlette.routing', 'uvicorn', 'domain_example.entrypoints.web')\n"
+        "print(sorted(m for m in web if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_asgi_app_routes_exactly_the_api_route_table() -> None:
+    from domain_example.entrypoints import api
+    from domain_example.entrypoints.web import create_app
+
+    app = create_app(None)  # type: ignore[arg-type]  # routing only: no request is served
+    registered = [(route.path, route.methods) for route in app.routes]  # type: ignore[attr-defined]
+    expected = [
+        (r.path, {r.method, "HEAD"} if r.method == "GET" else {r.method}) for r in api.ROUTES
+    ]
+    assert registered == expected

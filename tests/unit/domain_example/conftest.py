@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
+import persistence as p
 from domain_example.adapters.notifications import LoggingNotifier
 from domain_example.bootstrap import Container, build_container
 from domain_example.config import Settings
 from domain_example.domain import commands
 from domain_example.service_layer.retrying import ConflictRetry
 from persistence.containers import in_memory
-from persistence.memory.store import InMemoryStore
 from persistence.retry import Backoff
 
 
@@ -52,7 +52,7 @@ def app(clock: Clock) -> Iterator[Container]:
 
 
 @pytest.fixture
-def store(app: Container) -> InMemoryStore:
+def store(app: Container) -> p.InMemoryStore:
     return app.persistence.store()  # type: ignore[no-any-return]
 
 
@@ -63,7 +63,7 @@ def notifier(app: Container) -> LoggingNotifier:
 
 @pytest.fixture
 def send(app: Container) -> Callable[[Any], Any]:
-    """Handle one command on a fresh bus, as each API request does."""
+    """Handle one command on this thread's bus, as each API request does."""
 
     def handle(command: Any) -> Any:
         return app.bus().handle(command)

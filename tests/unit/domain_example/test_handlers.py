@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +15,20 @@ from domain_example.adapters.notifications import LoggingNotifier
 from domain_example.bootstrap import Container
 from domain_example.domain import commands, errors
 from domain_example.domain.model import Account, IdempotencyRecord, OwnerStats, Transfer
-from domain_example.service_layer import queries
+from domain_example.service_layer import views
+from domain_example.service_layer.handlers import COMMAND_HANDLERS, EVENT_HANDLERS
 
 Send = Callable[[Any], Any]
+
+
+def elsewhere(work: Callable[[], Any]) -> Any:
+    """Run `work` in another thread (a concurrent request: its own bus and unit of work)."""
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(work()))
+    thread.start()
+    thread.join()
+    assert done, "the work in the other thread failed"
+    return done[0]
 
 
 def balance(app: Container, account_id: str) -> Decimal:
@@ -29,7 +42,8 @@ def stats(app: Container, owner: str) -> OwnerStats:
 
 
 def test_open_account_stores_it_and_counts_it_for_the_owner(app: Container, send: Send) -> None:
-    view = send(commands.OpenAccount("a1", "alice", "eur", Decimal("50")))
+    assert send(commands.OpenAccount("a1", "alice", "eur", Decimal("50"))) is None
+    view = views.account(app.persistence.unit_of_work(), "a1")
     assert view["currency"] == "EUR" and view["version"] == 1
     assert stats(app, "alice").accounts_opened == 1
 
@@ -73,11 +87,9 @@ def test_transfer_commits_both_accounts_the_transfer_and_the_record_together(
         record = uow.repository(IdempotencyRecord).get(key="TransferMoney#req-1")
     assert stored.amount == Decimal("30")
     assert record.response == result
-    # Stored as epoch seconds in the TTL attribute, 24 hours on. (The library reads an Optional
-    # datetime TTL field back as int seconds, hence the normalisation.)
-    expires = record.expires_at
-    epoch = expires if isinstance(expires, int) else expires.timestamp()  # type: ignore[union-attr]
-    assert epoch == int(record.created_at.timestamp()) + 24 * 3600
+    # Stored as epoch seconds in the TTL attribute, 24 hours on, and read back as a datetime.
+    assert isinstance(record.expires_at, datetime)
+    assert record.expires_at.timestamp() == int(record.created_at.timestamp()) + 24 * 3600
 
 
 def test_transfer_beyond_the_funds_is_recorded_as_rejected(
@@ -113,7 +125,7 @@ def test_reusing_a_request_id_for_another_request_is_refused(funded: Send) -> No
 
 
 def test_a_concurrent_twin_that_committed_first_is_replayed(app: Container, funded: Send) -> None:
-    """The same request commits on another bus between our replay check and our commit:
+    """The same request commits in another thread between our replay check and our commit:
     ours must fail, rerun, find the twin's record and return its answer."""
     from domain_example.service_layer import idempotency
 
@@ -125,7 +137,7 @@ def test_a_concurrent_twin_that_committed_first_is_replayed(app: Container, fund
         found = original(uow, cmd)
         if not twin:
             twin["answer"] = None  # the twin's own replay check must not start a third copy
-            twin["answer"] = app.bus().handle(cmd)
+            twin["answer"] = elsewhere(lambda: app.bus().handle(cmd))
         return found
 
     with pytest.MonkeyPatch.context() as mp:
@@ -135,8 +147,9 @@ def test_a_concurrent_twin_that_committed_first_is_replayed(app: Container, fund
     assert balance(app, "alice-1") == Decimal("90")
 
 
-def test_freeze_then_deposit_is_refused(funded: Send) -> None:
-    assert funded(commands.FreezeAccount("bob-1"))["status"] == "frozen"
+def test_freeze_then_deposit_is_refused(app: Container, funded: Send) -> None:
+    funded(commands.FreezeAccount("bob-1"))
+    assert views.account(app.persistence.unit_of_work(), "bob-1")["status"] == "frozen"
     with pytest.raises(errors.AccountNotOpen):
         funded(commands.Deposit("bob-1", Decimal("1")))
 
@@ -151,14 +164,16 @@ def test_close_soft_deletes_an_empty_account(app: Container, funded: Send) -> No
     with pytest.raises(errors.AccountNotEmpty):
         funded(commands.CloseAccount("bob-1"))
     funded(commands.Withdraw("bob-1", Decimal("50")))
-    assert funded(commands.CloseAccount("bob-1"))["status"] == "closed"
+    funded(commands.CloseAccount("bob-1"))
+    closed_view = views.account(app.persistence.unit_of_work(), "bob-1", include_closed=True)
+    assert closed_view["status"] == "closed"
     with app.persistence.unit_of_work() as uow:
         repo = uow.repository(Account)
         with pytest.raises(p.NotFound):
             repo.get(account_id="bob-1")
         closed = repo.get(account_id="bob-1", include_deleted=True)
     assert closed.closed_at is not None
-    assert queries.accounts_of_owner(app.persistence.unit_of_work(), "bob").items == []
+    assert views.accounts_of_owner(app.persistence.unit_of_work(), "bob").items == []
     assert stats(app, "bob").accounts_closed == 1
     with pytest.raises(errors.AccountAlreadyExists):
         funded(commands.OpenAccount("bob-1", "bob", "EUR"))  # ids are never reused
@@ -175,7 +190,7 @@ def test_a_lost_race_is_retried_as_a_whole_unit_of_work(app: Container, funded: 
         account = original(uow, account_id)
         if account_id == "alice-1" and not raced["done"]:
             raced["done"] = True
-            app.bus().handle(commands.Deposit("alice-1", Decimal("5")))
+            elsewhere(lambda: app.bus().handle(commands.Deposit("alice-1", Decimal("5"))))
         return account
 
     with pytest.MonkeyPatch.context() as mp:
@@ -187,6 +202,24 @@ def test_a_lost_race_is_retried_as_a_whole_unit_of_work(app: Container, funded: 
 
 def test_every_event_reaches_its_handlers(app: Container, funded: Send) -> None:
     bus = app.bus()
+    handled, failed = bus.handled_events, bus.failed_events
     bus.handle(commands.TransferMoney("alice-1", "bob-1", Decimal("10")))
-    assert (bus.handled_events, bus.failed_events) == (2, 0)  # statistics + notification
+    # statistics + notification
+    assert (bus.handled_events - handled, bus.failed_events - failed) == (2, 0)
     assert stats(app, "bob").transfers_received == 1
+
+
+def test_the_container_provides_one_bus_per_thread_over_that_thread_s_unit_of_work(
+    app: Container,
+) -> None:
+    bus = app.bus()
+    assert app.bus() is bus  # not rebuilt per message
+    other = elsewhere(app.bus)
+    assert other is not bus and other.uow is not bus.uow
+    for buses in (bus, other):
+        handlers = [*buses.command_handlers.values()]
+        handlers += [h for hs in buses.event_handlers.values() for h in hs]
+        # Each handler bound to its own bus's unit of work (those that need one).
+        assert all(h.keywords.get("uow", buses.uow) is buses.uow for h in handlers)
+    assert set(bus.command_handlers) == set(COMMAND_HANDLERS)
+    assert set(bus.event_handlers) == set(EVENT_HANDLERS)

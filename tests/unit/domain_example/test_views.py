@@ -1,4 +1,4 @@
-"""Named specifications and the read queries: the access path each one takes, and paging."""
+"""Named specifications and the views (the read side): access paths and paging."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from domain_example.adapters import specifications as specs
 from domain_example.bootstrap import Container
 from domain_example.domain import commands
 from domain_example.domain.model import Account, Transfer
-from domain_example.service_layer import queries
+from domain_example.service_layer import views
 
 
 def test_each_named_query_takes_the_intended_access_path(app: Container) -> None:
@@ -32,14 +32,14 @@ def test_statements_page_newest_first_in_both_directions(
 ) -> None:
     for amount in ("1", "2", "3"):
         funded(commands.TransferMoney("alice-1", "bob-1", Decimal(amount)))
-    first = queries.transfers_of_account(app.persistence.unit_of_work(), "alice-1", limit=2)
+    first = views.transfers_of_account(app.persistence.unit_of_work(), "alice-1", limit=2)
     assert [t["amount"] for t in first.items] == ["3", "2"]
     assert first.cursor is not None
-    rest = queries.transfers_of_account(
+    rest = views.transfers_of_account(
         app.persistence.unit_of_work(), "alice-1", limit=2, cursor=first.cursor
     )
     assert [t["amount"] for t in rest.items] == ["1"]
-    incoming = queries.transfers_of_account(app.persistence.unit_of_work(), "bob-1", direction="in")
+    incoming = views.transfers_of_account(app.persistence.unit_of_work(), "bob-1", direction="in")
     assert len(incoming.items) == 3
 
 
@@ -48,9 +48,9 @@ def test_a_cursor_from_another_query_is_refused(
 ) -> None:
     for amount in ("1", "2"):
         funded(commands.TransferMoney("alice-1", "bob-1", Decimal(amount)))
-    page = queries.transfers_of_account(app.persistence.unit_of_work(), "alice-1", limit=1)
+    page = views.transfers_of_account(app.persistence.unit_of_work(), "alice-1", limit=1)
     with pytest.raises(p.InvalidCursor):
-        queries.transfers_of_account(
+        views.transfers_of_account(
             app.persistence.unit_of_work(), "bob-1", direction="in", cursor=page.cursor
         )
 
@@ -62,8 +62,8 @@ def test_reports_find_overdrawn_accounts_and_large_transfers(
     send(commands.OpenAccount("o2", "olga", "EUR"))
     send(commands.TransferMoney("o1", "o2", Decimal("80")))
     send(commands.TransferMoney("o1", "o2", Decimal("5")))
-    overdrawn = queries.overdrawn_accounts(app.persistence.unit_of_work())
+    overdrawn = views.overdrawn_accounts(app.persistence.unit_of_work())
     assert [a["account_id"] for a in overdrawn] == ["o1"]
-    large = queries.large_transfers(app.persistence.unit_of_work(), date(2024, 5, 1), Decimal(50))
+    large = views.large_transfers(app.persistence.unit_of_work(), date(2024, 5, 1), Decimal(50))
     assert [t["amount"] for t in large] == ["80"]
-    assert queries.total_balance(app.persistence.unit_of_work(), ["o1", "o2"]) == 0
+    assert views.total_balance(app.persistence.unit_of_work(), ["o1", "o2"]) == 0
