@@ -83,7 +83,13 @@ def make_server(
     return server
 
 
-def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="http-api", daemon=True)
+def serve_in_thread(server: ThreadingHTTPServer, poll_interval: float = 0.5) -> threading.Thread:
+    # `server.shutdown()` waits for the serving loop's next poll: up to `poll_interval` seconds.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": poll_interval},
+        name="http-api",
+        daemon=True,
+    )
     thread.start()
     return thread

@@ -43,7 +43,7 @@ class Api:
 def api(moto: MotoServer, dynamodb_client: Any) -> Iterator[Api]:
     app = local_container(moto.endpoint_url)
     server = make_server(make_handler(lambda: app), port=0)
-    serve_in_thread(server)
+    serve_in_thread(server, poll_interval=0.01)  # shutdown() then returns at once
     try:
         yield Api(f"http://127.0.0.1:{server.server_address[1]}")
     finally:
