@@ -23,10 +23,6 @@ from persistence.testing.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# One worker runs this module under pytest-xdist (`--dist loadgroup`): the module-scoped demo
-# run (`summary`, several seconds) then happens once, not once per worker.
-pytestmark = pytest.mark.xdist_group("demo")
-
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {
