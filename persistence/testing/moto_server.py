@@ -113,7 +113,7 @@ class MotoServer:
         with _session_lock:
             session = _shared_session()
             return session.client(
-            "dynamodb",
+                "dynamodb",
                 endpoint_url=self.endpoint_url,
                 region_name=REGION,
                 aws_access_key_id="testing",
