@@ -103,5 +103,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if count:
         terminalreporter.write_line(
             f"dynalite contract: {count} tests not run (DYNALITE_ENDPOINT not set; "
-            ".ci/dynalite.sh, run by .ci/run, runs them)"
+            ".ci/dynalite.sh runs them)"
         )
