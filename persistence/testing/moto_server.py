@@ -64,6 +64,21 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+# One boto3 session for every client `MotoServer.client()` makes: a new session parses
+# DynamoDB's service model again (about a tenth of a second of CPU per client, most of a
+# contract test's set-up). Each client still gets its own copy of the session's event hooks,
+# so hooks registered on one client (request recording, fault injection) stay on it. Creating
+# clients from one session is not thread-safe, hence the lock.
+_session_lock = threading.Lock()
+
+
+@functools.cache
+def _shared_session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
 class MotoServer:
     """A moto DynamoDB server in this process, on 127.0.0.1 and a free port: `start()`,
     `client()`, `stop()`.
@@ -93,17 +108,18 @@ class MotoServer:
         """A boto3 DynamoDB client for this server (test credentials, 2 attempts); `config` is
         passed to botocore's Config.
         """
-        import boto3
         from botocore.config import Config
 
-        return boto3.session.Session().client(
-            "dynamodb",
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(**({"retries": {"max_attempts": 2, "mode": "standard"}} | config)),
-        )
+        with _session_lock:
+            session = _shared_session()
+            return session.client(
+                "dynamodb",
+                endpoint_url=self.endpoint_url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(**({"retries": {"max_attempts": 2, "mode": "standard"}} | config)),
+            )
 
     def reset(self) -> None:
         """Forget every table (moto's reset endpoint)."""

@@ -52,8 +52,12 @@ def summary() -> dict[str, Any]:
 def test_the_demo_conserves_money(summary: dict[str, Any]) -> None:
     assert summary["money_conserved"] is True
     assert summary["eur_before"] == summary["eur_after"] == "2600"
-    assert summary["transfers"]["attempted"] == 32  # 4 threads x 8 transfers, none gave up
-    assert summary["gave_up"] == 0
+    # 4 threads x 8 transfers on 4 accounts: each transfer is done, or gave up after its last
+    # retry (8 attempts) and wrote nothing. Giving up is rare but real: 2 of 960 transfers in 30
+    # runs, so "none gave up" failed about one run in fifteen; the accounting always holds.
+    transfers = summary["transfers"]
+    assert transfers["attempted"] + transfers["failed"] == 32
+    assert summary["gave_up"] == transfers["failed"]
 
 
 def test_the_demo_shows_rejections_idempotency_and_soft_delete(summary: dict[str, Any]) -> None:

@@ -36,6 +36,9 @@ from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES, Order
 from persistence.unit_of_work import UnitOfWork
 
 ENDPOINT = os.environ.get("DYNALITE_ENDPOINT")
+# Without the server tests/conftest.py deselects this module (one summary line); the skip is
+# for a run that bypasses that conftest. Every test drops all tables of the one server: under
+# pytest-xdist, `--dist loadfile` (pyproject.toml) runs them on one worker, one at a time.
 pytestmark = pytest.mark.skipif(not ENDPOINT, reason="DYNALITE_ENDPOINT is not set")
 
 NO_TRANSACTIONS = "dynalite has no TransactWriteItems: this test commits several actions at once"

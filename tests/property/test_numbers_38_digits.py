@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 
 import persistence as p
 from persistence import limits
-from persistence.testing.models import BANK, TALLIES, Tally
-from persistence.testing.moto_server import MotoServer
+from persistence.testing.models import TALLIES, Tally
 from persistence.validation import significant_digits
 
 # Wide enough to add any two DynamoDB numbers exactly (exponents -167..125): the reference.
@@ -131,7 +130,7 @@ MOTO_DECIMALS = st.one_of(MOTO_CENTS, MOTO_INTS.map(Decimal))
 @settings(SETTINGS, max_examples=12)
 @given(total=MOTO_DECIMALS, count=MOTO_INTS, plan=steps(MOTO_DECIMALS, MOTO_INTS))
 def test_on_dynamodb_adds_are_exact(
-    moto: MotoServer, total: Decimal, count: int, plan: list[Step]
+    bank_client: Any, total: Decimal, count: int, plan: list[Step]
 ) -> None:
     sums = {"total": [Decimal(total)], "count": [Decimal(count)]}
     for step in plan:
@@ -139,18 +138,7 @@ def test_on_dynamodb_adds_are_exact(
     assume(all(storable(s) for values in sums.values() for s in values))
     if any(s.as_tuple().exponent != 0 for s in sums["total"]):  # type: ignore[union-attr]
         assume(all(significant_digits(s) <= 28 for s in sums["total"]))
-    client = _client(moto)
+    client = bank_client
     uow = p.DynamoDBUnitOfWork(client, [TALLIES])
     repo = p.DynamoDBRepository(client, TALLIES, cursor_secret="x")
     run(uow, repo, Tally(uuid.uuid4().hex, total=total, count=count), plan)
-
-
-_clients: dict[str, Any] = {}
-
-
-def _client(moto: MotoServer) -> Any:
-    client = _clients.setdefault(moto.endpoint_url, moto.client())
-    # Checked every time: other tests reset the server between tests.
-    if BANK.name not in client.list_tables()["TableNames"]:
-        p.create_table(client, BANK)
-    return client

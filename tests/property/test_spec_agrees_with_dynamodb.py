@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 import persistence as p
 from persistence.specification import Spec
-from persistence.testing.moto_server import MotoServer
 
-from .strategies import PROBES, PROBES_TABLE, Probe, probes, specs
+from .strategies import PROBES, Probe, probes, specs
 
 
 @given(items=st.lists(probes, min_size=1, max_size=8, unique_by=lambda x: x.probe_id), spec=specs)
@@ -21,9 +20,9 @@ from .strategies import PROBES, PROBES_TABLE, Probe, probes, specs
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_filter_on_dynamodb_equals_in_memory_evaluation(
-    moto: MotoServer, items: list[Probe], spec: Spec
+    probes_client: Any, items: list[Probe], spec: Spec
 ) -> None:
-    client = _client(moto)
+    client = probes_client
     repo = p.DynamoDBRepository(client, PROBES, cursor_secret="x")
     memory = p.InMemoryRepository(PROBES, cursor_secret="x")
     uow = p.DynamoDBUnitOfWork(client, [PROBES])
@@ -42,17 +41,3 @@ def test_filter_on_dynamodb_equals_in_memory_evaluation(
     finally:
         for item in items:
             client.delete_item(TableName="probes", Key={"probe_id": {"S": item.probe_id}})
-
-
-_clients: dict[str, Any] = {}
-
-
-def _client(moto: MotoServer) -> Any:
-    client = _clients.get(moto.endpoint_url)
-    if client is None:
-        client = moto.client()
-        existing = client.list_tables()["TableNames"]
-        if "probes" not in existing:
-            p.create_table(client, PROBES_TABLE)
-        _clients[moto.endpoint_url] = client
-    return client

@@ -22,10 +22,8 @@ from hypothesis import strategies as st
 
 import persistence as p
 from persistence.specification import Spec
-from persistence.testing.moto_server import MotoServer
 
 from .strategies import PROBES, Probe, leaf_specs, probes, small_int
-from .test_spec_agrees_with_dynamodb import _client
 
 OPS = ["==", "!=", "<", "<=", ">", ">="]
 NUMBERS = ["n", "d"]
@@ -93,9 +91,9 @@ specs = st.recursive(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_path_and_size_operands_on_dynamodb_equal_in_memory_evaluation(
-    moto: MotoServer, items: list[Probe], spec: Spec
+    probes_client: Any, items: list[Probe], spec: Spec
 ) -> None:
-    client = _client(moto)
+    client = probes_client
     repo = p.DynamoDBRepository(client, PROBES, cursor_secret="x")
     memory = p.InMemoryRepository(PROBES, cursor_secret="x")
     uow = p.DynamoDBUnitOfWork(client, [PROBES])
