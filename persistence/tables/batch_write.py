@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import BatchIncomplete, ValidationError
-from ..retry import Backoff, error_code, is_transient
+from ..runtime.retry import Backoff, error_code, is_transient
 from .schema import Client
 
 Item = dict[str, Any]

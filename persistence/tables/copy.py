@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TableError, ValidationError
-from ..mapping import Mapping, Table
-from ..retry import Backoff
+from ..model.mapping import Mapping, Table
+from ..runtime.retry import Backoff
 from .batch_write import Item, _chunks, write_batch
 from .checkpoint import _Checkpoint, _SegmentState
 from .live import _raw_describe

@@ -6,7 +6,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..mapping import GlobalIndex, Index, LocalIndex, Table
+from ..model.mapping import GlobalIndex, Index, LocalIndex, Table
 from .live import _keys_of, _live_billing, _live_ttl, _raw_describe
 from .schema import Billing, Client, Provisioned, _check_declaration, _projection
 

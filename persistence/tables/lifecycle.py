@@ -11,7 +11,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from ..errors import TableError
-from ..mapping import Table
+from ..model.mapping import Table
 from .live import _keys_of, _live_billing_mode, _live_index_specs, _live_ttl, _raw_describe
 from .schema import Billing, Client, KmsEncryption, StreamView, _name, create_table_request
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, _waiter, wait_for_active

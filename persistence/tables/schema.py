@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import ValidationError
-from ..mapping import GlobalIndex, LocalIndex, Mapping, Projection, Table
+from ..model.mapping import GlobalIndex, LocalIndex, Mapping, Projection, Table
 
 Client = Any
 

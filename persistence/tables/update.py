@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import TableError
-from ..mapping import GlobalIndex, Mapping, Table
+from ..model.mapping import GlobalIndex, Mapping, Table
 from .diff import Change, TableDiff, diff_table
 from .lifecycle import _set_ttl, create_table, ensure_table
 from .live import _live_billing, _live_index_specs, _live_ttl, _raw_describe

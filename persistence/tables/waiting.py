@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TableError, ValidationError
-from ..mapping import Table
+from ..model.mapping import Table
 from .live import _raw_describe
 from .schema import Client, _name
 

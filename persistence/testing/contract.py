@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from .. import errors
-from ..specification import attr
+from ..query.specification import attr
 from .harness import Harness
 from .models import (
     ACCOUNTS,
@@ -123,7 +123,7 @@ class MarshallingContract:
         repo.add(Gadget("g4", name="n"))
         # A newer writer added an attribute this reader does not know.
         uow = harness.uow([GADGETS])
-        from ..actions import Meaning, SetValue, Update
+        from ..backends.actions import Meaning, SetValue, Update
 
         with uow:
             uow.add_action(
@@ -527,7 +527,7 @@ class UnitOfWorkContract:
             assert uow.repository(Account).count(attr("owner") == "bob") == 0
 
     def test_only_changed_attributes_are_written(self, harness: Harness) -> None:
-        from ..actions import AddValue, SetValue, Update
+        from ..backends.actions import AddValue, SetValue, Update
 
         _open(harness, Account("a1", "alice", nickname="old"))
         uow = harness.uow()
@@ -673,7 +673,7 @@ class OutboxContract:
     """The transactional outbox and its relay."""
 
     def _outbox(self) -> Any:
-        from ..outbox import Outbox
+        from ..messaging.outbox import Outbox
         from .models import BANK
 
         return Outbox(BANK, event_types=[Deposited])

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persistence import attr, errors, limits
-from persistence.actions import AddValue, Remove, SetValue
-from persistence.dynamodb.expressions import ExpressionBuilder
-from persistence.marshal import Wire
-from persistence.specification import Spec
+from persistence.backends.actions import AddValue, Remove, SetValue
+from persistence.query.expressions import ExpressionBuilder
+from persistence.model.marshal import Wire
+from persistence.query.specification import Spec
 from persistence.testing.harness import DynamoDBHarness, Harness, MemoryHarness
 from persistence.testing.models import (
     ACCOUNTS,

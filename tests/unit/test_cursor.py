@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from persistence import attr, cursor, errors
-from persistence.cursor import CursorSigner
-from persistence.memory.store import InMemoryStore
-from persistence.memory.unit_of_work import InMemoryRepository
-from persistence.repository import Repository
+from persistence.query.cursor import CursorSigner
+from persistence.backends.memory.store import InMemoryStore
+from persistence.backends.memory.unit_of_work import InMemoryRepository
+from persistence.session.repository import Repository
 from persistence.testing.models import ORDERS, Order
 
 KEY = {"pk": {"S": "CUSTOMER#c1"}, "sk": {"S": "ORDER#2024-01-01#o001"}}

@@ -14,9 +14,9 @@ from botocore.exceptions import (
 )
 
 from persistence import errors
-from persistence.backend import Cancelled, RawReason
-from persistence.lambda_runtime import Deadline
-from persistence.retry import (
+from persistence.backends.base import Cancelled, RawReason
+from persistence.runtime.lambda_runtime import Deadline
+from persistence.runtime.retry import (
     TOKEN_WINDOW_SECONDS,
     Backoff,
     RetryPolicy,

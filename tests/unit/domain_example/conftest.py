@@ -17,8 +17,8 @@ from domain_example.config import Settings
 from domain_example.domain import commands
 from domain_example.service_layer.retrying import ConflictRetry
 from persistence.containers import in_memory
-from persistence.memory.store import InMemoryStore
-from persistence.retry import Backoff
+from persistence.backends.memory.store import InMemoryStore
+from persistence.runtime.retry import Backoff
 
 
 class Clock:

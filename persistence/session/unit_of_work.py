@@ -1,0 +1,799 @@
+"""The unit of work: one business operation, one atomic TransactWriteItems.
+
+It remembers what its repositories loaded (identity map + the wire item as snapshot), computes the
+smallest write per aggregate at commit (Put for new ones with attribute_not_exists, UpdateItem with
+only the changed attributes, Delete or a soft delete), adds optimistic version conditions and
+counter ADDs, and sends everything in one request. Events are handed out only after success.
+
+Lifecycle (adr/0011): `closed` outside a `with` block; `open` inside it; `committed` after a
+commit succeeded (the block stays usable: a later commit writes what changed since, with its
+events); `failed` once a commit raised after it started sending. A failed commit has drained
+the block's events, so from then on nothing of the block may be written or read: every use
+raises UnitOfWorkStateError until the block ends, and the next `with` starts afresh.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from .. import limits, numbers
+from ..backends.actions import Action, AddValue, Check, Clause, Delete, Meaning, Put, Remove, SetValue, Update
+from ..backends.base import Backend, Cancelled, ConditionalCheckFailed, RawReason
+from ..query.cursor import CursorSigner
+from ..errors import (
+    AlreadyExists,
+    CancellationReason,
+    ConcurrencyConflict,
+    ConditionFailed,
+    NotFound,
+    PersistenceError,
+    TransactionCanceled,
+    TransactionTooLarge,
+    UnitOfWorkStateError,
+    ValidationError,
+)
+from ..model.keyid import key_id
+from ..model.mapping import Mapping
+from ..model.marshal import Item, Wire
+from .repository import Repository
+from ..runtime.retry import DEFAULT_RETRY_POLICY, RETRYABLE_REASONS, RetryPolicy, error_code
+from ..query.specification import NotExists, Spec, all_of, attr, wire_equal
+from ..validation import check_item, item_size
+
+T = TypeVar("T")
+# The logger keeps the name it had before the modules moved into layers (docs/api.md).
+log = logging.getLogger("persistence.unit_of_work")
+State = Literal["clean", "new", "removed"]
+Lifecycle = Literal["closed", "open", "committed", "failed"]
+
+
+@dataclass
+class _Entry:
+    mapping: Mapping[Any]
+    aggregate: Any
+    snapshot: Item | None  # the wire item as loaded; None for a new aggregate
+    state: State
+    key: dict[str, Wire]
+
+
+@dataclass
+class _Increment:
+    mapping: Mapping[Any]
+    key: dict[str, Wire]
+    deltas: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class _Planned:
+    """An action together with what to do to the aggregate once the commit succeeded."""
+
+    action: Action
+    entry: _Entry | None = None
+    new_snapshot: Item | None = None
+    assign: dict[str, Any] = field(default_factory=dict)
+    size: int = 0  # bytes of the item written, counted once toward the transaction's limit
+
+
+class UnitOfWork:
+    """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork.
+
+    Each `with uow:` block is a fresh unit of work (empty identity map), so one object serves
+    handler after handler; use one per thread. Leaving the block without `commit()` discards
+    every change. A commit that fails once sending began makes the block refuse any further use
+    with UnitOfWorkStateError until the block ends.
+
+    Args:
+        backend: the store (`DynamoDBBackend`, `InMemoryStore`).
+        mappings: the mappings of the aggregate types this unit of work handles.
+        cursor_secret: the secret (or secrets, newest first) page cursors are encrypted with.
+        outbox: an `Outbox`: the events of each commit are written in the same transaction.
+        clock: returns the current time (created_at, updated_at, soft delete stamps).
+        retry_policy: how commit retries transient failures with the same request token.
+    """
+
+    # How commit retries throttling, 5xx, connection errors and TransactionConflict (the same
+    # request and ClientRequestToken each time); set on an instance to change it.
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
+
+    def __init__(
+        self,
+        backend: Backend,
+        mappings: Iterable[Mapping[Any]],
+        *,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        outbox: Any | None = None,
+        clock: Callable[[], datetime] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.backend = backend
+        if retry_policy is not None:
+            self.retry_policy = retry_policy
+        self._mappings: dict[type, Mapping[Any]] = {}
+        for mapping in mappings:
+            self._mappings[mapping.aggregate] = mapping
+            backend.register(mapping.table)
+        self._cursor_secret = cursor_secret
+        self._signer: CursorSigner | None = None
+        self.outbox = outbox
+        if outbox is not None:
+            self._mappings.setdefault(outbox.mapping.aggregate, outbox.mapping)
+            backend.register(outbox.table)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._events: list[Any] = []
+        self._state: Lifecycle = "closed"
+        self._failure: BaseException | None = None
+        self._reset()
+
+    # ------------------------------------------------------------------ context manager
+
+    @property
+    def state(self) -> Lifecycle:
+        """The lifecycle state: closed (outside a `with` block), open, committed or failed
+        (see the module's docstring and adr/0011)."""
+        return self._state
+
+    def __enter__(self) -> UnitOfWork:
+        if self._state == "failed":
+            self._require_usable("`with uow:` inside its own block")  # raises: start anew
+        if self._state != "closed":
+            # Entering again would start a new identity map under the outer block's feet.
+            raise UnitOfWorkStateError(
+                "`with uow:` entered while this unit of work's block is still open; a nested "
+                "block would drop the outer block's identity map: finish the outer block first, "
+                "or use a second unit of work",
+                state=self._state,
+            )
+        self._reset()
+        self._state = "open"
+        self._failure = None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        self._state = "closed"
+        self._failure = None
+
+    def _require_usable(self, doing: str) -> None:
+        """Refuse work outside a block, or in a block whose commit failed."""
+        if self._state == "open" or self._state == "committed":
+            return
+        if self._state == "failed":
+            failure = type(self._failure).__name__ if self._failure is not None else "an error"
+            raise UnitOfWorkStateError(
+                f"{doing}: a commit in this `with uow:` block failed ({failure}); its changes "
+                "and events are discarded and nothing more of this block can be read or "
+                "written: leave the block and start a new `with uow:` block (reload, change, "
+                "commit)",
+                state="failed",
+            )
+        raise UnitOfWorkStateError(
+            f"{doing}: this unit of work is not inside a `with uow:` block; open one (each "
+            "block is one unit of work with its own identity map)",
+            state="closed",
+        )
+
+    def _reset(self) -> None:
+        self._identity: dict[tuple[type, tuple[Any, ...]], _Entry] = {}
+        self._increments: dict[tuple[type, tuple[Any, ...]], _Increment] = {}
+        self._checks: list[tuple[Mapping[Any], dict[str, Wire], Spec]] = []
+        self._extra: list[Action] = []
+        self._repositories: dict[type, Repository[Any]] = {}
+
+    def rollback(self) -> None:
+        """Discard every change not committed; events raised in this work are dropped. A failed
+        block stays failed: only leaving it starts a new unit of work."""
+        for entry in self._identity.values():
+            _drain_events(entry)
+        self._reset()
+
+    # ------------------------------------------------------------------ repositories
+
+    def mapping(self, aggregate_type: type[T]) -> Mapping[T]:
+        """The mapping registered for `aggregate_type` (ValidationError if there is none)."""
+        try:
+            return self._mappings[aggregate_type]
+        except KeyError:
+            known = ", ".join(t.__name__ for t in self._mappings)
+            raise ValidationError(
+                f"this unit of work has no mapping for {aggregate_type.__name__} (it has {known})"
+            ) from None
+
+    def repository(self, aggregate_type: type[T]) -> Repository[T]:
+        """The repository of `aggregate_type` in this block: what it loads joins the identity
+        map, and its `add` / `remove` are written by `commit`. It refuses immediate writes
+        (`put`, `save`, `delete`...) with ValidationError.
+
+        Raises:
+            UnitOfWorkStateError: outside a `with` block, or after a failed commit in it.
+            ValidationError: no mapping for `aggregate_type`.
+        """
+        self._require_usable(f"repository({aggregate_type.__name__})")
+        repo = self._repositories.get(aggregate_type)
+        if repo is None:
+            if self._signer is None:
+                self._signer = CursorSigner(self._cursor_secret)
+            repo = Repository(
+                self.backend, self.mapping(aggregate_type), unit_of_work=self, signer=self._signer
+            )
+            self._repositories[aggregate_type] = repo
+        return repo
+
+    # ------------------------------------------------------------------ tracking (repositories)
+
+    def _ident(
+        self, mapping: Mapping[Any], key: MappingABC[str, Wire]
+    ) -> tuple[type, tuple[Any, ...]]:
+        return (mapping.aggregate, key_id(key))
+
+    def _cached(self, mapping: Mapping[T], key: MappingABC[str, Wire]) -> T | None:
+        self._require_usable(f"reading {mapping.name}")
+        entry = self._identity.get(self._ident(mapping, key))
+        if entry is None or entry.state == "removed":
+            return None
+        aggregate: T = entry.aggregate
+        return aggregate
+
+    def _track(self, mapping: Mapping[T], item: Item) -> T:
+        self._require_usable(f"reading {mapping.name}")
+        key = {a: item[a] for a in mapping.table.key_attributes()}
+        ident = self._ident(mapping, key)
+        entry = self._identity.get(ident)
+        if entry is not None:
+            existing: T = entry.aggregate
+            return existing  # the same key loaded twice is the same object
+        aggregate = mapping.from_item(item)
+        self._identity[ident] = _Entry(mapping, aggregate, item, "clean", key)
+        return aggregate
+
+    def _adopt(self, mapping: Mapping[Any], aggregate: Any) -> None:
+        """Track an aggregate loaded elsewhere as if loaded here (standalone repositories)."""
+        key = mapping.key_of(aggregate)
+        self._identity.setdefault(
+            self._ident(mapping, key),
+            _Entry(mapping, aggregate, mapping.to_item(aggregate), "clean", key),
+        )
+
+    def _register_new(self, mapping: Mapping[Any], aggregate: Any) -> None:
+        self._require_usable(f"add() of a {mapping.name}")
+        key = mapping.key_of(aggregate)
+        ident = self._ident(mapping, key)
+        entry = self._identity.get(ident)
+        if entry is not None:
+            if entry.aggregate is aggregate and entry.state == "new":
+                return
+            if entry.state == "removed" and entry.aggregate is aggregate:
+                entry.state = "clean"
+                return
+            raise ValidationError(
+                f"{mapping.name} {mapping.key_fields_of(aggregate)} is already part of this unit "
+                "of work; change the loaded aggregate instead of adding another one"
+            )
+        self._identity[ident] = _Entry(mapping, aggregate, None, "new", key)
+
+    def _register_removed(self, mapping: Mapping[Any], aggregate: Any) -> None:
+        self._require_usable(f"remove() of a {mapping.name}")
+        key = mapping.key_of(aggregate)
+        ident = self._ident(mapping, key)
+        entry = self._identity.get(ident)
+        if entry is None or entry.aggregate is not aggregate:
+            raise ValidationError(
+                f"remove() takes an aggregate loaded or added in this unit of work; load "
+                f"{mapping.name} {mapping.key_fields_of(aggregate)} first"
+            )
+        if entry.state == "new":
+            del self._identity[ident]  # added and removed in the same work: nothing to write
+            _drain_events(entry)
+            return
+        entry.state = "removed"
+
+    # ------------------------------------------------------------------ extra actions
+
+    def increment(
+        self,
+        aggregate_type: type[Any],
+        key: MappingABC[str, Any],
+        field_name: str,
+        by: int | Decimal = 1,
+    ) -> None:
+        """Add `by` to a counter field without loading the aggregate (ADD, no version check)."""
+        self._require_usable("increment()")
+        mapping = self.mapping(aggregate_type)
+        if field_name not in mapping.counters:
+            raise ValidationError(
+                f"{mapping.name}.{field_name} is not declared as a counter (counters: "
+                f"{list(mapping.counters)})"
+            )
+        if isinstance(by, bool) or not isinstance(by, int | Decimal):
+            raise ValidationError(f"increment needs an int or Decimal, got {by!r}")
+        wire_key = mapping.key_from_fields(key)
+        ident = self._ident(mapping, wire_key)
+        pending = self._increments.setdefault(ident, _Increment(mapping, wire_key))
+        pending.deltas[field_name] = numbers.add(
+            pending.deltas.get(field_name, Decimal(0)),
+            by,
+            f"{mapping.name}.{field_name} increments",
+        )
+
+    def check(self, aggregate_type: type[Any], key: MappingABC[str, Any], spec: Spec) -> None:
+        """Commit only if `spec` holds for the stored aggregate (a ConditionCheck)."""
+        from ..query.specification import validate_against
+
+        self._require_usable("check()")
+        mapping = self.mapping(aggregate_type)
+        validate_against(spec, mapping)
+        self._checks.append((mapping, mapping.key_from_fields(key), spec))
+
+    def add_action(self, action: Action) -> None:
+        """A prepared write (e.g. an UpdateBuilder's) committed in the same transaction."""
+        self._require_usable("add_action()")
+        self._extra.append(action)
+
+    # ------------------------------------------------------------------ commit
+
+    def commit(self) -> None:
+        """Send every change of the block since its last commit as one TransactWriteItems.
+
+        An error while planning (ValidationError, TransactionTooLarge) sends nothing and drains
+        nothing: the block stays as it was. An error once sending began fails the block (see
+        the module's docstring); a commit with nothing to write sends nothing.
+        """
+        self._require_usable("commit()")
+        # Planning reads the identity map and changes nothing in it, so an error raised here
+        # leaves every change and every pending event in place for a corrected commit.
+        planned = self._plan_commit()
+        actions = [p.action for p in planned]
+        if len(actions) > limits.MAX_TRANSACT_ACTIONS:
+            raise TransactionTooLarge(
+                f"this commit needs {len(actions)} actions; one TransactWriteItems takes at most "
+                f"{limits.MAX_TRANSACT_ACTIONS}: split the work into several units of work"
+            )
+        _check_unique_items(actions)
+        total = sum(
+            p.size or (item_size(p.action.item) if isinstance(p.action, Put) else 0)
+            for p in planned
+        )
+        if total > limits.MAX_TRANSACT_BYTES:
+            raise TransactionTooLarge(
+                f"this commit writes {total} bytes; a transaction takes at most "
+                f"{limits.MAX_TRANSACT_BYTES}"
+            )
+        if actions:
+            # One token for every attempt of this commit: DynamoDB applies a retried request
+            # once (for 10 minutes; the policy stays well inside). See adr/0006.
+            token = uuid.uuid4().hex
+
+            def send() -> None:
+                self.backend.transact_write(actions, token)
+
+            def on_retry(attempt: int, error: BaseException, wait: float) -> None:
+                log.info(
+                    "commit_retry",
+                    extra={"attempt": attempt, "error": error_code(error), "wait": wait},
+                )
+
+            try:
+                self.retry_policy.run(send, on_retry=on_retry)
+            except Cancelled as cancelled:
+                error = _error_for(actions, cancelled.reasons)
+                self._on_failure(error)
+                raise error from None
+            except BaseException as exc:
+                self._on_failure(exc)
+                raise
+            log.debug("commit", extra={"actions": len(actions)})
+        self._on_success(planned)
+        self._state = "committed"
+
+    def _on_failure(self, error: BaseException) -> None:
+        # The events are gone, so the block must never write again: a later commit would store
+        # the same changes without them (and without their outbox records).
+        self._state = "failed"
+        self._failure = error
+        for entry in self._identity.values():
+            _drain_events(entry)
+
+    def _on_success(self, planned: list[_Planned]) -> None:
+        for p in planned:
+            if p.entry is None:
+                continue
+            for name, value in p.assign.items():
+                object.__setattr__(p.entry.aggregate, name, value)
+            if p.entry.state == "removed":
+                continue
+            p.entry.snapshot = p.new_snapshot
+            p.entry.state = "clean"
+        for ident, entry in list(self._identity.items()):
+            self._events.extend(_drain_events(entry))
+            if entry.state == "removed":
+                del self._identity[ident]
+        self._increments.clear()
+        self._checks.clear()
+        self._extra.clear()
+
+    def collect_new_events(self) -> Iterator[Any]:
+        """Events of the aggregates seen in committed work, each handed out once."""
+        while self._events:
+            yield self._events.pop(0)
+
+    # ------------------------------------------------------------------ planning
+
+    def _plan_commit(self) -> list[_Planned]:
+        now = self._clock()
+        planned: list[_Planned] = []
+        by_ident: dict[tuple[type, tuple[Any, ...]], _Planned] = {}
+        for ident, entry in self._identity.items():
+            p = self._plan_entry(entry, now)
+            if p is not None:
+                planned.append(p)
+                by_ident[ident] = p
+        for ident, inc in self._increments.items():
+            self._merge_increment(ident, inc, by_ident, planned, now)
+        for mapping, key, spec in self._checks:
+            ident = self._ident(mapping, key)
+            meaning = Meaning(mapping.name, mapping.key_fields_from_item(key), "check")
+            existing = by_ident.get(ident)
+            if existing is not None:
+                # One action per item: fold the check into that item's write.
+                existing.action.condition = all_of(
+                    [c for c in (existing.action.condition, spec) if c is not None]
+                )
+                continue
+            action = Check(mapping.table.name, key, spec, meaning)
+            p = _Planned(action)
+            planned.append(p)
+            by_ident[ident] = p
+        planned.extend(_Planned(a) for a in self._extra)
+        if self.outbox is not None:
+            events = [e for entry in self._identity.values() for e in _pending_events(entry)]
+            planned.extend(_Planned(a) for a in self.outbox.actions(events, now))
+        return planned
+
+    def _plan_entry(self, entry: _Entry, now: datetime) -> _Planned | None:
+        mapping = entry.mapping
+        aggregate = entry.aggregate
+        meaning_key = mapping.key_fields_of(aggregate)
+        table = mapping.table.name
+        if entry.state == "new":
+            assign = new_item_assign(mapping, aggregate, now)
+            item = _item_with(mapping, aggregate, assign)
+            meaning = Meaning(mapping.name, meaning_key, "add")
+            absent = NotExists((mapping.table.partition_key,))
+            size = _check_item(mapping, item)
+            return _Planned(Put(table, item, absent, meaning, entry.key), entry, item, assign, size)
+
+        snapshot = entry.snapshot or {}
+        version = mapping.version
+        loaded_version = _int(snapshot.get(version)) if version else None
+        version_condition = (
+            attr([version]) == loaded_version if version and loaded_version is not None else None
+        )
+        if entry.state == "removed" and not mapping.soft_delete:
+            meaning = Meaning(mapping.name, meaning_key, "delete", loaded_version, version)
+            return _Planned(Delete(table, entry.key, version_condition, meaning), entry)
+
+        assign = {}
+        if entry.state == "removed" and mapping.soft_delete:
+            assign[mapping.soft_delete] = _deleted_marker(mapping, now)
+        item = _item_with(mapping, aggregate, assign)
+        _check_key_unchanged(mapping, snapshot, item)
+        clauses, counter_clauses = _diff(mapping, snapshot, item)
+        if not clauses and not counter_clauses:
+            return None
+        fields_changed = bool(clauses)  # before updated_at, which every write sets
+        if mapping.updated_at:
+            assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
+        if fields_changed and version:
+            assign[version] = (loaded_version or 0) + 1
+        if assign:
+            # Again with the stamps, so index keys built from them are rewritten too.
+            item = _item_with(mapping, aggregate, assign)
+            clauses, counter_clauses = _diff(mapping, snapshot, item)
+        exists = attr([mapping.table.partition_key]).exists()
+        if fields_changed and version:
+            condition: Spec = version_condition if version_condition is not None else exists
+            kind: Any = "soft_delete" if entry.state == "removed" else "update"
+            meaning = Meaning(mapping.name, meaning_key, kind, loaded_version, version)
+        else:
+            # Only counters changed: ADD commutes, so no version check and no bump; the item must
+            # still exist, or ADD would create a partial one.
+            condition = exists
+            meaning = Meaning(mapping.name, meaning_key, "update", None, None)
+        size = _check_item(mapping, item)
+        action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
+        return _Planned(action, entry, item, assign, size)
+
+    def _merge_increment(
+        self,
+        ident: tuple[type, tuple[Any, ...]],
+        inc: _Increment,
+        by_ident: dict[tuple[type, tuple[Any, ...]], _Planned],
+        planned: list[_Planned],
+        now: datetime,
+    ) -> None:
+        mapping = inc.mapping
+        existing = by_ident.get(ident)
+        deltas = {f: d for f, d in inc.deltas.items() if d != 0}
+        if existing is not None:
+            action = existing.action
+            entry = existing.entry
+            if isinstance(action, Put) and entry is not None:
+                for f, d in deltas.items():
+                    value = getattr(entry.aggregate, f) or 0
+                    new = _counter_sum(mapping, f, value, d)
+                    action.item[f] = {"N": _number(new)}
+                    existing.assign[f] = _like(value, new)
+                return
+            if isinstance(action, Update):
+                merged: dict[str, Decimal] = dict(deltas)
+                kept: list[Clause] = []
+                for clause in action.clauses:
+                    if isinstance(clause, AddValue) and clause.path[0] in merged:
+                        name = str(clause.path[0])
+                        merged[name] = _counter_sum(mapping, name, merged[name], clause.value["N"])
+                    else:
+                        kept.append(clause)
+                kept.extend(AddValue((f,), {"N": _number(d)}) for f, d in merged.items() if d)
+                action.clauses = kept
+                if entry is not None:
+                    for f, d in deltas.items():
+                        value = getattr(entry.aggregate, f) or 0
+                        existing.assign[f] = _like(value, _counter_sum(mapping, f, value, d))
+                return
+            raise ValidationError(
+                f"{mapping.name}: increment() and remove() of the same aggregate in one commit"
+            )
+        if not deltas:
+            return
+        entry = self._identity.get(ident)
+        clauses: list[Clause] = [AddValue((f,), {"N": _number(d)}) for f, d in deltas.items()]
+        if mapping.updated_at:
+            stamp = _timestamp(mapping, mapping.updated_at, now)
+            wire = mapping.converter.field_to_attr(mapping.updated_at, stamp)
+            assert wire is not None
+            clauses.append(SetValue((mapping.updated_at,), wire))
+        meaning = Meaning(mapping.name, mapping.key_fields_from_item(inc.key), "increment")
+        condition = attr([mapping.table.partition_key]).exists()
+        p = _Planned(Update(mapping.table.name, inc.key, clauses, condition, meaning), entry)
+        if entry is not None:
+            # The aggregate is loaded but unchanged: keep the in-memory object and snapshot exact.
+            p.new_snapshot = dict(entry.snapshot or {})
+            for f, d in deltas.items():
+                value = getattr(entry.aggregate, f) or 0
+                new = _counter_sum(mapping, f, value, d)
+                p.assign[f] = _like(value, new)
+                p.new_snapshot[f] = {"N": _number(new)}
+        planned.append(p)
+        by_ident[ident] = p
+
+    def add_update(self, builder: Any) -> None:
+        """Commit an UpdateBuilder (`repo.update(...)`) inside this transaction: its update is
+        checked now and stamped with this unit of work's clock; conditions fail the commit."""
+        self._require_usable("add_update()")
+        self.add_action(builder.build(now=self._clock()))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _drain_events(entry: _Entry) -> list[Any]:
+    name = entry.mapping.events_field
+    if name is None:
+        return []
+    events = getattr(entry.aggregate, name, None)
+    if not isinstance(events, list) or not events:
+        return []
+    drained = list(events)
+    events.clear()  # pop, not copy: a second collect must not hand them out again
+    return drained
+
+
+def _pending_events(entry: _Entry) -> list[Any]:
+    name = entry.mapping.events_field
+    events = getattr(entry.aggregate, name, None) if name else None
+    return list(events) if isinstance(events, list) else []
+
+
+def new_item_assign(mapping: Mapping[Any], aggregate: Any, now: datetime) -> dict[str, Any]:
+    """The managed fields of a newly written aggregate: created_at (when missing), updated_at,
+    and the version bumped by one."""
+    assign: dict[str, Any] = {}
+    if mapping.created_at and getattr(aggregate, mapping.created_at) is None:
+        assign[mapping.created_at] = _timestamp(mapping, mapping.created_at, now)
+    if mapping.updated_at:
+        assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
+    if mapping.version:
+        assign[mapping.version] = (getattr(aggregate, mapping.version) or 0) + 1
+    return assign
+
+
+def checked_item(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:
+    """`_item_with`, refused with ValidationError when DynamoDB would refuse the item."""
+    item = _item_with(mapping, aggregate, assign)
+    _check_item(mapping, item)
+    return item
+
+
+def _item_with(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:
+    """The item as it will be once the commit succeeds: the aggregate with `assign` applied
+    (on a copy, so a failed commit leaves it untouched), derived keys included."""
+    if assign:
+        aggregate = copy.copy(aggregate)
+        for name, value in assign.items():
+            object.__setattr__(aggregate, name, value)
+    return mapping.to_item(aggregate)
+
+
+def _check_item(mapping: Mapping[Any], item: Item) -> int:
+    """DynamoDB's item rules (size, nesting); returns the item's size."""
+    return check_item(item, mapping.name)
+
+
+def _check_key_unchanged(mapping: Mapping[Any], snapshot: Item, item: Item) -> None:
+    for attr_name in mapping.table.key_attributes():
+        old = snapshot.get(attr_name)
+        if old is not None and not wire_equal(old, item[attr_name]):
+            raise ValidationError(
+                f"{mapping.name}: a field of the primary key changed ({attr_name!r}); a different "
+                "key is a different item: remove the aggregate and add a new one"
+            )
+
+
+def _diff(mapping: Mapping[Any], snapshot: Item, item: Item) -> tuple[list[Clause], list[Clause]]:
+    counters = set(mapping.counters)
+    keys = set(mapping.table.key_attributes())
+    clauses: list[Clause] = []
+    counter_clauses: list[Clause] = []
+    for name, value in item.items():
+        if name in keys:
+            continue
+        old = snapshot.get(name)
+        if name in counters:
+            before = Decimal(old["N"]) if old and "N" in old else Decimal(0)
+            delta = numbers.sub(
+                Decimal(value["N"]), before, f"{mapping.name}.{name}: the counter's change"
+            )
+            if delta:
+                counter_clauses.append(AddValue((name,), {"N": _number(delta)}))
+            continue
+        if old is None or not wire_equal(old, value):
+            clauses.append(SetValue((name,), value))
+    stored = mapping.stored_attributes()
+    for name in snapshot:
+        if name in stored and name not in item and name not in keys:
+            if name in counters:
+                old_n = snapshot[name].get("N")
+                if old_n is not None and Decimal(old_n):
+                    counter_clauses.append(
+                        AddValue((name,), {"N": _number(numbers.neg(Decimal(old_n)))})
+                    )
+                continue
+            clauses.append(Remove((name,)))
+    return clauses, counter_clauses
+
+
+def _number(value: Decimal) -> str:
+    return numbers.plain(value)
+
+
+def _counter_sum(mapping: Mapping[Any], name: str, value: Any, delta: Decimal | str) -> Decimal:
+    # What DynamoDB's ADD will store, computed as exactly as DynamoDB does: a sum it would refuse
+    # is refused here, before anything is sent.
+    return numbers.add(Decimal(value), Decimal(delta), f"{mapping.name}.{name}: the counter")
+
+
+def _like(original: Any, value: Decimal) -> Any:
+    return int(value) if isinstance(original, int) and value == int(value) else value
+
+
+def _int(wire: Wire | None) -> int | None:
+    if wire is None or "N" not in wire:
+        return None
+    return int(Decimal(wire["N"]))
+
+
+def _timestamp(mapping: Mapping[Any], name: str, now: datetime) -> Any:
+    kind = mapping.converter.fields[name].type
+    if kind is datetime:
+        return now
+    if kind is date:
+        return now.date()
+    if kind is int:
+        return int(now.timestamp())
+    if kind is str:
+        return now.isoformat()
+    raise ValidationError(
+        f"{mapping.name}.{name}: a timestamp field must be datetime, date, int or str"
+    )
+
+
+def _deleted_marker(mapping: Mapping[Any], now: datetime) -> Any:
+    assert mapping.soft_delete is not None
+    kind = mapping.converter.fields[mapping.soft_delete].type
+    if kind is bool:
+        return True
+    return _timestamp(mapping, mapping.soft_delete, now)
+
+
+def _check_unique_items(actions: Sequence[Action]) -> None:
+    seen: dict[tuple[str, tuple[Any, ...]], Action] = {}
+    for action in actions:
+        key = action.item if isinstance(action, Put) and not action.key else action.key
+        if isinstance(action, Put) and action.key:
+            key = action.key
+        ident = (action.table, key_id(key))
+        if ident in seen:
+            raise ValidationError(
+                f"one commit writes the same item of table {action.table!r} twice "
+                f"({action.meaning.aggregate_type} {action.meaning.key}); DynamoDB allows one "
+                "action per item in a transaction"
+            )
+        seen[ident] = action
+
+
+def _error_for(actions: Sequence[Action], raw: Sequence[RawReason]) -> PersistenceError:
+    reasons = [
+        CancellationReason(
+            r.code, r.message, a.meaning.aggregate_type, a.meaning.key, a.meaning.kind, r.item
+        )
+        for a, r in zip(actions, raw, strict=False)
+    ]
+    failed = [
+        (a, r) for a, r in zip(actions, reasons, strict=False) if r.code == "ConditionalCheckFailed"
+    ]
+    for action, why in failed:
+        m = action.meaning
+        if m.version_attribute is not None and m.expected_version is not None:
+            stored = _int((why.item or {}).get(m.version_attribute))
+            if stored != m.expected_version:
+                return ConcurrencyConflict(
+                    m.aggregate_type or "?",
+                    m.key,
+                    expected_version=m.expected_version,
+                    stored_version=stored,
+                    reasons=reasons,
+                )
+    for action, why in failed:
+        m = action.meaning
+        if m.kind == "add":
+            return AlreadyExists(m.aggregate_type or "?", m.key, reasons=reasons)
+        if m.kind in ("update", "delete", "soft_delete") and why.item is None:
+            return ConcurrencyConflict(
+                m.aggregate_type or "?",
+                m.key,
+                expected_version=m.expected_version,
+                stored_version=None,
+                reasons=reasons,
+            )
+        if m.kind == "increment" and why.item is None:
+            return NotFound(m.aggregate_type or "?", m.key)
+    if failed:
+        action, reason = failed[0]
+        return ConditionFailed(
+            f"condition failed for {reason}",
+            aggregate_type=action.meaning.aggregate_type,
+            key=action.meaning.key,
+            reasons=reasons,
+        )
+    # Conflicts with another transaction and throttling pass with time; nothing else does.
+    failing = [r.code for r in reasons if r.code != "None"]
+    retryable = bool(failing) and all(code in RETRYABLE_REASONS for code in failing)
+    return TransactionCanceled(reasons, retryable=retryable)
+
+
+def raise_for_single(action: Action, failure: ConditionalCheckFailed) -> PersistenceError:
+    """The same typed error for a single-item write as for a transaction."""
+    return _error_for([action], [RawReason("ConditionalCheckFailed", None, failure.item)])
