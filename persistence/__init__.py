@@ -78,15 +78,19 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from .query.cursor import (
-        CursorSigner,
-    )
     from .backends.dynamodb.backend import (
         DynamoDBBackend,
     )
     from .backends.dynamodb.unit_of_work import (
         DynamoDBRepository,
         DynamoDBUnitOfWork,
+    )
+    from .backends.memory.store import (
+        InMemoryStore,
+    )
+    from .backends.memory.unit_of_work import (
+        InMemoryRepository,
+        InMemoryUnitOfWork,
     )
     from .errors import (
         AlreadyExists,
@@ -106,6 +110,11 @@ if TYPE_CHECKING:
     from .messaging.bus import (
         MessageBus,
     )
+    from .messaging.outbox import (
+        Outbox,
+        OutboxRecord,
+        OutboxRelay,
+    )
     from .model.keys import (
         Key,
     )
@@ -118,30 +127,24 @@ if TYPE_CHECKING:
     from .model.marshal import (
         register_converter,
     )
-    from .backends.memory.store import (
-        InMemoryStore,
+    from .query.cursor import (
+        CursorSigner,
     )
-    from .backends.memory.unit_of_work import (
-        InMemoryRepository,
-        InMemoryUnitOfWork,
-    )
-    from .messaging.outbox import (
-        Outbox,
-        OutboxRecord,
-        OutboxRelay,
-    )
-    from .session.repository import (
-        Page,
-        Repository,
+    from .query.specification import (
+        Spec,
+        attr,
     )
     from .runtime.retry import (
         Backoff,
         RetryPolicy,
         retry_on_conflict,
     )
-    from .query.specification import (
-        Spec,
-        attr,
+    from .session.repository import (
+        Page,
+        Repository,
+    )
+    from .session.unit_of_work import (
+        UnitOfWork,
     )
     from .tables import (
         KmsEncryption,
@@ -159,9 +162,6 @@ if TYPE_CHECKING:
         migrate,
         to_cloudformation,
         update_table,
-    )
-    from .session.unit_of_work import (
-        UnitOfWork,
     )
     from .write.update import UpdateBuilder
 

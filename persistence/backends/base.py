@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .actions import Action, Delete, Put
 from ..model.marshal import Item, Wire
 from ..query.planner import Plan
+from .actions import Action, Delete, Put
 
 
 @dataclass

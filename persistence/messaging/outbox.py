@@ -18,10 +18,10 @@ from typing import Any
 
 from ..backends.actions import Meaning, Put
 from ..backends.base import Backend
-from .event_codec import EventCodec
 from ..model.keys import Key
 from ..model.mapping import Mapping, Table
 from ..query.specification import NotExists, attr
+from .event_codec import EventCodec
 
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
 log = logging.getLogger("persistence.outbox")

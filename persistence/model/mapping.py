@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from ..errors import ValidationError
+from ..validation import check_key_value
 from .keyid import key_id
 from .keys import Key, Template
 from .marshal import ClassConverter, Item, Wire, class_converter
-from ..validation import check_key_value
 
 T = TypeVar("T")
 Projection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]

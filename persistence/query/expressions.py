@@ -10,7 +10,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import limits
-from ..backends.actions import AddValue, Clause, DeleteFromSet, ListAppend, Remove, SetIfNotExists, SetValue
+from ..backends.actions import (
+    AddValue,
+    Clause,
+    DeleteFromSet,
+    ListAppend,
+    Remove,
+    SetIfNotExists,
+    SetValue,
+)
 from ..errors import ValidationError
 from ..model.marshal import Wire
 from .specification import (

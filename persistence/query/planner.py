@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .expressions import canonical
 from ..errors import ValidationError
 from ..model.keys import Template, format_part, sorts_as_text
 from ..model.mapping import AccessPath, GlobalIndex, Mapping
 from ..model.marshal import Wire
+from .expressions import canonical
 from .specification import (
     BeginsWith,
     Between,

@@ -22,6 +22,7 @@ from ..backends.base import ReadResult
 from ..errors import ValidationError
 from ..model.mapping import AccessPath, Mapping
 from ..model.marshal import Item, Wire
+from ..write.update import missing_value, typed_value
 from .planner import Plan, plan, scan_plan
 from .specification import (
     Comparison,
@@ -31,7 +32,6 @@ from .specification import (
     conjuncts,
     wire_equal,
 )
-from ..write.update import missing_value, typed_value
 
 MAX_TOTAL_SEGMENTS = 1_000_000  # DynamoDB's limit for TotalSegments
 

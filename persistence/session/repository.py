@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .. import limits
 from ..backends.base import Backend, ReadResult
-from ..query.cursor import CursorSigner
 from ..errors import BatchIncomplete, NotFound, ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
+from ..query.cursor import CursorSigner
 from ..query.planner import Plan, plan
-from ..runtime.retry import Backoff, error_code, is_transient
 from ..query.specification import Spec
+from ..runtime.retry import Backoff, error_code, is_transient
 
 if TYPE_CHECKING:
     from ..write.batch import Progress
-    from .unit_of_work import UnitOfWork
     from ..write.update import UpdateBuilder
+    from .unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).

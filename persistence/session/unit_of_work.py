@@ -26,9 +26,19 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from .. import limits, numbers
-from ..backends.actions import Action, AddValue, Check, Clause, Delete, Meaning, Put, Remove, SetValue, Update
+from ..backends.actions import (
+    Action,
+    AddValue,
+    Check,
+    Clause,
+    Delete,
+    Meaning,
+    Put,
+    Remove,
+    SetValue,
+    Update,
+)
 from ..backends.base import Backend, Cancelled, ConditionalCheckFailed, RawReason
-from ..query.cursor import CursorSigner
 from ..errors import (
     AlreadyExists,
     CancellationReason,
@@ -44,10 +54,11 @@ from ..errors import (
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
-from .repository import Repository
-from ..runtime.retry import DEFAULT_RETRY_POLICY, RETRYABLE_REASONS, RetryPolicy, error_code
+from ..query.cursor import CursorSigner
 from ..query.specification import NotExists, Spec, all_of, attr, wire_equal
+from ..runtime.retry import DEFAULT_RETRY_POLICY, RETRYABLE_REASONS, RetryPolicy, error_code
 from ..validation import check_item, item_size
+from .repository import Repository
 
 T = TypeVar("T")
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).

@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from .. import errors
 from ..backends.dynamodb.backend import DynamoDBBackend
-from ..session.repository import Repository
 from ..runtime.retry import Backoff
+from ..session.repository import Repository
 from . import faults
 from .faults import Fault, FaultPlan, FaultyBackend
 from .harness import SECRET, DynamoDBHarness, Harness, MemoryHarness

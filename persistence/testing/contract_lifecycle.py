@@ -26,8 +26,8 @@ import pytest
 from .. import errors
 from ..messaging.bus import MessageBus
 from ..messaging.outbox import Outbox
-from ..runtime.retry import RetryPolicy
 from ..query.specification import attr
+from ..runtime.retry import RetryPolicy
 from ..session.unit_of_work import UnitOfWork
 from . import faults
 from .faults import FaultPlan, FaultyBackend

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
-from ..model.mapping import Mapping, Table
 from ..backends.memory.store import InMemoryStore
 from ..backends.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
+from ..model.mapping import Mapping, Table
 from ..session.repository import Repository
 from ..session.unit_of_work import UnitOfWork
 

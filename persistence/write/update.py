@@ -36,10 +36,10 @@ from ..backends.actions import (
     Update,
 )
 from ..backends.base import Backend, ConditionalCheckFailed
-from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..errors import NotFound, PersistenceError, ValidationError
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire, from_wire, to_wire, unwrap_optional
+from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..query.specification import Path, Spec, all_of, attr, parse_path, path_text, validate_against
 from ..session.unit_of_work import _timestamp, checked_item, raise_for_single
 from ..validation import attribute_size, check_depth, check_key_value

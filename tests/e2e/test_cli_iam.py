@@ -22,7 +22,7 @@ from persistence import attr, cli
 from persistence import tables as ops
 from persistence.backends.dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
 from persistence.iam import OPERATIONS, deployment_policy, iam_policy, required
-from persistence.runtime.lambda_runtime import prewarm
+from persistence.lambda_runtime import prewarm
 from persistence.tables import create_table
 from persistence.testing.harness import SECRET, record_requests
 from persistence.testing.models import ACCOUNTS, ALL_MAPPINGS, ALL_TABLES, BANK, Account

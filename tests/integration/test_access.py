@@ -25,6 +25,7 @@ from persistence import tables as table_ops
 from persistence.backends.actions import Delete, Put
 from persistence.backends.base import BatchRequests
 from persistence.backends.dynamodb.backend import DynamoDBBackend
+from persistence.backends.memory.store import InMemoryStore
 from persistence.errors import (
     BatchIncomplete,
     ConcurrencyConflict,
@@ -35,12 +36,11 @@ from persistence.errors import (
 )
 from persistence.model.keys import Key
 from persistence.model.mapping import GlobalIndex, LocalIndex, Mapping, Table
-from persistence.backends.memory.store import InMemoryStore
-from persistence.session.repository import Repository
-from persistence.runtime.retry import Backoff
 from persistence.query.specification import attr
-from persistence.testing.harness import capture
+from persistence.repository import Repository
+from persistence.retry import Backoff
 from persistence.session.unit_of_work import UnitOfWork
+from persistence.testing.harness import capture
 
 
 @dataclass

@@ -21,7 +21,8 @@ import pytest
 
 from persistence.backends.dynamodb.backend import DynamoDBBackend
 from persistence.model.mapping import Mapping, Table
-from persistence.session.repository import Repository
+from persistence.repository import Repository
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.tables import create_table_request
 from persistence.testing import contract
 from persistence.testing.contract import (
@@ -33,7 +34,6 @@ from persistence.testing.contract import (
 )
 from persistence.testing.harness import SECRET, Harness, record_requests
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES, Order
-from persistence.session.unit_of_work import UnitOfWork
 
 ENDPOINT = os.environ.get("DYNALITE_ENDPOINT")
 pytestmark = pytest.mark.skipif(not ENDPOINT, reason="DYNALITE_ENDPOINT is not set")

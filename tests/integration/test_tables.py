@@ -16,7 +16,7 @@ from persistence import tables as ops
 from persistence.errors import BatchIncomplete, TableError
 from persistence.model.keys import Key
 from persistence.model.mapping import GlobalIndex, LocalIndex, Mapping, Table
-from persistence.runtime.retry import Backoff
+from persistence.retry import Backoff
 from persistence.testing.harness import capture
 
 pytestmark = pytest.mark.dynamodb

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from persistence import attr, errors, limits
 from persistence.backends.actions import AddValue, Remove, SetValue
-from persistence.query.expressions import ExpressionBuilder
 from persistence.model.marshal import Wire
+from persistence.query.expressions import ExpressionBuilder
 from persistence.query.specification import Spec
 from persistence.testing.harness import DynamoDBHarness, Harness, MemoryHarness
 from persistence.testing.models import (

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import persistence as p
 from persistence.backends.actions import Meaning, Put
-from persistence.query.expressions import ExpressionBuilder
 from persistence.model.keys import Template
+from persistence.query.expressions import ExpressionBuilder
 from persistence.query.planner import plan
 
 attr = p.attr

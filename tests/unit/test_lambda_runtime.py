@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from persistence.runtime.lambda_runtime import (
+from persistence.lambda_runtime import (
     ColdStart,
     Deadline,
     DeadlineExceeded,
@@ -18,7 +18,7 @@ from persistence.runtime.lambda_runtime import (
     pool_size,
     prewarm,
 )
-from persistence.runtime.retry import retry_on_conflict
+from persistence.retry import retry_on_conflict
 
 
 class FakeClock:

@@ -15,8 +15,8 @@ from botocore.exceptions import (
 
 from persistence import errors
 from persistence.backends.base import Cancelled, RawReason
-from persistence.runtime.lambda_runtime import Deadline
-from persistence.runtime.retry import (
+from persistence.lambda_runtime import Deadline
+from persistence.retry import (
     TOKEN_WINDOW_SECONDS,
     Backoff,
     RetryPolicy,

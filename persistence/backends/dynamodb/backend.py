@@ -15,14 +15,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ... import wirejson
-from ..actions import Action, Check, Delete, Meaning, Put, Update
-from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
 from ...errors import ValidationError
 from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
-from ...query.planner import Plan
-from . import fastpath
 from ...query.expressions import ExpressionBuilder, check_expression_size
+from ...query.planner import Plan
+from ..actions import Action, Check, Delete, Meaning, Put, Update
+from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from . import fastpath
 
 _UNKNOWN = Meaning(None, {}, "put")
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ...model.mapping import Mapping
-from ...session.repository import Repository
 from ...runtime.retry import Backoff, RetryPolicy
+from ...session.repository import Repository
 from ...session.unit_of_work import UnitOfWork
 from .backend import DynamoDBBackend
 

@@ -17,14 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from ... import limits
-from ..actions import Action, Check, Delete, Put, Update
-from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
-from ...query.expressions import ExpressionBuilder, check_expression_size
 from ...errors import ValidationError
 from ...model.marshal import Item, Wire
+from ...query.expressions import ExpressionBuilder, check_expression_size
 from ...query.planner import Plan
 from ...query.specification import Spec
 from ...validation import item_size
+from ..actions import Action, Check, Delete, Put, Update
+from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
 from .updates import apply_clauses
 
 _TOKEN_TTL_SECONDS = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes

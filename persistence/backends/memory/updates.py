@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from ... import numbers
-from ..actions import AddValue, Clause, DeleteFromSet, ListAppend, Remove, SetIfNotExists, SetValue
 from ...errors import ValidationError
 from ...model.marshal import Item, Wire
 from ...query.specification import Path, path_text, resolve
+from ..actions import AddValue, Clause, DeleteFromSet, ListAppend, Remove, SetIfNotExists, SetValue
 
 
 def apply_clauses(item: Item, clauses: list[Clause]) -> Item:
