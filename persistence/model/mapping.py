@@ -459,7 +459,7 @@ class Mapping(Generic[T]):
         if self.ttl is not None:
             expires = getattr(aggregate, self.ttl)
             if expires is not None:
-                item[self.ttl] = {"N": str(_epoch_seconds(expires, f"{self.name}.{self.ttl}"))}
+                item[self.ttl] = {"N": str(epoch_seconds(expires, f"{self.name}.{self.ttl}"))}
         for index_slot, slots in enumerate(self._key_slots):
             written: list[str] = []
             for attr, sort, render, template in slots:
@@ -548,7 +548,7 @@ class Mapping(Generic[T]):
         return f"Mapping({self.name} -> {self.table.name})"
 
 
-def _epoch_seconds(value: Any, where: str) -> int:
+def epoch_seconds(value: Any, where: str) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)

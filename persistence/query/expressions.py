@@ -1,4 +1,6 @@
-"""Compile Specifications and update clauses into DynamoDB expressions.
+"""Compile Specifications into DynamoDB expressions (conditions, key conditions, projections).
+
+Update clauses compile with the same builder in `backends.actions.update_expression`.
 
 Every attribute name and every value goes through a placeholder (#n0, :v0), so no name or value
 can change the meaning of an expression (no expression injection, no reserved-word clashes).
@@ -10,15 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import limits
-from ..backends.actions import (
-    AddValue,
-    Clause,
-    DeleteFromSet,
-    ListAppend,
-    Remove,
-    SetIfNotExists,
-    SetValue,
-)
 from ..errors import ValidationError
 from ..model.marshal import Wire
 from .specification import (
@@ -134,41 +127,6 @@ class ExpressionBuilder:
     def key_condition(self, parts: Sequence[Spec]) -> str:
         # Key conditions are a flat AND of at most two parts, without parentheses.
         return " AND ".join(self.condition(p) for p in parts)
-
-    def update(self, clauses: Iterable[Clause]) -> str:
-        sets: list[str] = []
-        removes: list[str] = []
-        adds: list[str] = []
-        deletes: list[str] = []
-        for clause in clauses:
-            if isinstance(clause, SetValue):
-                sets.append(f"{self.path(clause.path)} = {self.value(clause.value)}")
-            elif isinstance(clause, SetIfNotExists):
-                p = self.path(clause.path)
-                sets.append(f"{p} = if_not_exists({p}, {self.value(clause.value)})")
-            elif isinstance(clause, ListAppend):
-                p = self.path(clause.path)
-                empty = self.value({"L": []})
-                current = f"if_not_exists({p}, {empty})"
-                new = self.value(clause.values)
-                pair = f"{new}, {current}" if clause.prepend else f"{current}, {new}"
-                sets.append(f"{p} = list_append({pair})")
-            elif isinstance(clause, Remove):
-                removes.append(self.path(clause.path))
-            elif isinstance(clause, AddValue):
-                adds.append(f"{self.path(clause.path)} {self.value(clause.value)}")
-            elif isinstance(clause, DeleteFromSet):
-                deletes.append(f"{self.path(clause.path)} {self.value(clause.value)}")
-        sections = []
-        for keyword, parts in (
-            ("SET", sets),
-            ("REMOVE", removes),
-            ("ADD", adds),
-            ("DELETE", deletes),
-        ):
-            if parts:
-                sections.append(f"{keyword} " + ", ".join(parts))
-        return " ".join(sections)
 
     def projection(self, paths: Iterable[Path]) -> str:
         return ", ".join(self.path(p) for p in paths)

@@ -16,6 +16,7 @@ from ..model.keys import Template, format_part, sorts_as_text
 from ..model.mapping import AccessPath, GlobalIndex, Mapping
 from ..model.marshal import Wire
 from .expressions import canonical
+from .spec_types import validate_against
 from .specification import (
     BeginsWith,
     Between,
@@ -28,7 +29,6 @@ from .specification import (
     all_of,
     attr,
     conjuncts,
-    validate_against,
 )
 
 Operation = Literal["GetItem", "Query", "Scan"]

@@ -1,10 +1,5 @@
-"""Reads beyond whole-aggregate queries: parallel scans, segment cursors and projected reads.
+"""Projected reads and typed field values.
 
-- `scan_plan` builds the Scan a parallel scan runs in every segment (a spec that would plan a
-  Query is still scanned: the caller asked for a scan, and segments only exist for Scan).
-- `parallel_scan` runs the segments on a thread pool and hands the items back through a bounded
-  queue, so memory stays bounded however large the table is.
-- `segment_shape` binds a cursor to its segment: a cursor of segment 3 of 8 resumes only there.
 - `projected_plan` plans `find(..., fields=[...])`, which may also read a KEYS_ONLY or INCLUDE
   index when every named field (and every field the filter needs) is projected into it.
 """
@@ -12,18 +7,17 @@
 from __future__ import annotations
 
 import dataclasses
-import queue
-import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import typing
+from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
 
-from ..backends.base import ReadResult
 from ..errors import ValidationError
 from ..model.mapping import AccessPath, Mapping
-from ..model.marshal import Item, Wire
-from ..write.update import missing_value, typed_value
-from .planner import Plan, plan, scan_plan
+from ..model.marshal import Item, Wire, from_wire, unwrap_optional
+from .planner import Plan, plan
 from .specification import (
     Comparison,
     Spec,
@@ -32,98 +26,6 @@ from .specification import (
     conjuncts,
     wire_equal,
 )
-
-MAX_TOTAL_SEGMENTS = 1_000_000  # DynamoDB's limit for TotalSegments
-
-# ---------------------------------------------------------------------- scan plans
-
-
-def check_segment(segment: int, total_segments: int) -> None:
-    for name, value in (("segment", segment), ("total_segments", total_segments)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"{name} must be an int, got {value!r}")
-    if not 1 <= total_segments <= MAX_TOTAL_SEGMENTS:
-        raise ValidationError(
-            f"total_segments must be between 1 and {MAX_TOTAL_SEGMENTS}, got {total_segments}"
-        )
-    if not 0 <= segment < total_segments:
-        raise ValidationError(f"segment must be between 0 and {total_segments - 1}, got {segment}")
-
-
-def segment_shape(read: Plan, segment: int, total_segments: int) -> str:
-    """The cursor shape of one segment: the same scan in another segment refuses it."""
-    return f"{read.shape()}\x1fsegment {segment}/{total_segments}"
-
-
-# ---------------------------------------------------------------------- parallel scan
-
-ReadSegment = Callable[[int, dict[str, Wire] | None], ReadResult]
-
-
-class _Done:
-    pass
-
-
-@dataclasses.dataclass
-class _Failed:
-    error: BaseException
-
-
-def parallel_scan(
-    read_segment: ReadSegment, segments: int, workers: int
-) -> Generator[Item, None, None]:
-    """Every item of every segment, each exactly once; the first error stops all workers and is
-    raised to the caller. Closing the generator early stops the workers too."""
-    check_segment(0, segments)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValidationError(f"workers must be an int >= 1, got {workers!r}")
-    # Bounded: workers wait while the caller is slow, so at most a few pages sit in memory.
-    pages: queue.Queue[list[Item] | _Done | _Failed] = queue.Queue(maxsize=2 * workers)
-    stop = threading.Event()
-
-    def offer(message: list[Item] | _Done | _Failed) -> None:
-        while not stop.is_set():
-            try:
-                pages.put(message, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def run(segment: int) -> None:
-        try:
-            start: dict[str, Wire] | None = None
-            while not stop.is_set():
-                result = read_segment(segment, start)
-                if result.items:
-                    offer(result.items)
-                start = result.last_key
-                if start is None:
-                    break
-        except BaseException as exc:  # handed to the caller's thread
-            offer(_Failed(exc))
-        finally:
-            offer(_Done())
-
-    with ThreadPoolExecutor(max_workers=min(workers, segments)) as pool:
-        for segment in range(segments):
-            pool.submit(run, segment)
-        try:
-            yield from _drain(pages, segments)
-        finally:
-            stop.set()
-
-
-def _drain(pages: queue.Queue[list[Item] | _Done | _Failed], segments: int) -> Iterator[Item]:
-    finished = 0
-    while finished < segments:
-        message = pages.get()
-        if isinstance(message, _Done):
-            finished += 1
-        elif isinstance(message, _Failed):
-            raise message.error
-        else:
-            yield from message
-
 
 # ---------------------------------------------------------------------- projected reads
 
@@ -288,10 +190,36 @@ def project(mapping: Mapping[Any], item: Item, names: Sequence[str]) -> dict[str
 
 __all__ = [
     "check_fields",
-    "check_segment",
-    "parallel_scan",
+    "missing_value",
     "project",
     "projected_plan",
-    "scan_plan",
-    "segment_shape",
+    "typed_fields",
+    "typed_value",
 ]
+
+
+def typed_value(mapping: Mapping[Any], name: str, wire: Wire) -> Any:
+    """A stored attribute of field `name` as the field's Python value."""
+    if name == mapping.ttl:
+        seconds = int(Decimal(wire["N"]))
+        hint, _ = unwrap_optional(typing.get_type_hints(mapping.aggregate).get(name))
+        return datetime.fromtimestamp(seconds, UTC) if hint is datetime else seconds
+    try:
+        return mapping.converter.fields[name].converter.from_attr(wire)
+    except (ValidationError, KeyError, TypeError, ValueError):
+        # UPDATED_* of a nested path returns only the updated part of a map: not a whole value
+        # of the field's type, so it is handed back as plain values.
+        return from_wire(wire)
+
+
+def missing_value(mapping: Mapping[Any], name: str) -> Any:
+    """What a field reads as when its attribute is absent (sets read as empty, others None)."""
+    info = mapping.converter.fields.get(name)
+    if info is not None and info.converter.is_set:
+        return frozenset() if info.converter.python is frozenset else set()
+    return None
+
+
+def typed_fields(mapping: Mapping[Any], item: MappingABC[str, Wire]) -> dict[str, Any]:
+    """Every field present in `item` as its Python value (derived attributes left out)."""
+    return {n: typed_value(mapping, n, w) for n, w in item.items() if n in mapping.field_names}

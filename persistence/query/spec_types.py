@@ -22,10 +22,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ValidationError
-from ..model.marshal import _find_custom
+from ..model.mapping import Mapping
+from ..model.marshal import find_custom
 from .specification import (
     And,
     BeginsWith,
@@ -42,9 +43,6 @@ from .specification import (
     Value,
     path_text,
 )
-
-if TYPE_CHECKING:
-    from ..model.mapping import Mapping
 
 Tags = frozenset[str]
 
@@ -272,7 +270,7 @@ def _stored(tp: Any) -> Tags | None:
                 return None
             found |= tags
         return frozenset(found) or None
-    if isinstance(tp, type) and _find_custom(tp) is not None:
+    if isinstance(tp, type) and find_custom(tp) is not None:
         return None
     if tp is bool:
         return frozenset({"BOOL"})
@@ -305,3 +303,17 @@ def _values_tags(values: tuple[Any, ...]) -> Tags | None:
         return frozenset(next(iter(to_wire(v))) for v in values if v is not None) or None
     except (ValidationError, TypeError, ValueError):
         return None
+
+
+def validate_against(spec: Spec, mapping: Mapping[Any]) -> None:
+    """Every path must start at a stored field of the aggregate, and every value must be of a
+    type the field can hold (see `check_types`)."""
+    for path in spec.paths():
+        head = path[0]
+        if head not in mapping.field_names:
+            raise ValidationError(
+                f"{mapping.name} has no field {head!r} (in {path_text(path)!r}); "
+                f"fields: {sorted(mapping.field_names)}"
+            )
+    # A value of a type the field can never hold matches nothing (or, with !=, everything).
+    check_types(spec, mapping)

@@ -18,15 +18,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from .. import limits
 from ..errors import ValidationError
+from ..model.mapping import Mapping as AggregateMapping
 from ..model.marshal import Wire, class_converter, to_wire
 from ..validation import attribute_size, check_text
-
-if TYPE_CHECKING:
-    from ..model.mapping import Mapping as AggregateMapping
 
 PathElement = str | int
 Path = tuple[PathElement, ...]
@@ -722,19 +720,3 @@ def all_of(specs: Sequence[Spec]) -> Spec | None:
     if len(specs) == 1:
         return specs[0]
     return And(tuple(_flatten(And, specs)))
-
-
-def validate_against(spec: Spec, mapping: AggregateMapping[Any]) -> None:
-    """Every path must start at a stored field of the aggregate, and every value must be of a
-    type the field can hold (see persistence.spec_types)."""
-    for path in spec.paths():
-        head = path[0]
-        if head not in mapping.field_names:
-            raise ValidationError(
-                f"{mapping.name} has no field {head!r} (in {path_text(path)!r}); "
-                f"fields: {sorted(mapping.field_names)}"
-            )
-    # A value of a type the field can never hold matches nothing (or, with !=, everything).
-    from .spec_types import check_types
-
-    check_types(spec, mapping)

@@ -23,12 +23,15 @@ from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
 from ..query.cursor import CursorSigner
 from ..query.planner import Plan, plan
+from ..query.projection import project, projected_plan
 from ..query.specification import Spec
 from ..runtime.retry import Backoff, error_code, is_transient
+from ..write.batch import Progress, delete_all, put_all
+from ..write.single import assign_stored, delete_action, put_action, save_action, write_one
+from ..write.update import UpdateBuilder
+from .scan import check_segment, parallel_scan, scan_plan, segment_shape
 
 if TYPE_CHECKING:
-    from ..write.batch import Progress
-    from ..write.update import UpdateBuilder
     from .unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -469,14 +472,12 @@ class Repository(Generic[T]):
         return self.mapping.from_item(item)
 
     # ------------------------------------------------------------------ beyond the unit of work
-    # Single-item writes, batches, parallel scans and projected reads (docs/access.md). The
-    # modules are imported on use: they build on unit_of_work, which imports this module.
+    # Single-item writes, batches, parallel scans and projected reads (docs/access.md).
 
     def put(self, aggregate: T, *, condition: Spec | None = None) -> None:
         """Create or replace at once. The stored created_at is kept, updated_at set, the version
         bumped; the object receives what was stored. `condition` must hold for the stored item
         (ConditionFailed otherwise)."""
-        from ..write.update import assign_stored, put_action, write_one
 
         self._outside_unit_of_work("put")
         action, _ = put_action(self.mapping, aggregate, condition)
@@ -486,7 +487,6 @@ class Repository(Generic[T]):
     def delete(self, *, condition: Spec | None = None, **key: Any) -> bool:
         """Hard delete by key fields; True if an item was deleted. With a condition, a missing
         item raises NotFound and a stored one that fails it ConditionFailed."""
-        from ..write.update import delete_action, write_one
 
         self._outside_unit_of_work("delete")
         action = delete_action(self.mapping, key, condition)
@@ -495,7 +495,6 @@ class Repository(Generic[T]):
     def save(self, aggregate: T) -> None:
         """Write every non-key field of a stored aggregate if its version is still the one the
         object holds (ConcurrencyConflict otherwise); the object gets the bumped version."""
-        from ..write.update import assign_stored, save_action, write_one
 
         self._outside_unit_of_work("save")
         action, _ = save_action(self.mapping, aggregate)
@@ -504,14 +503,12 @@ class Repository(Generic[T]):
 
     def update(self, **key: Any) -> UpdateBuilder[T, T]:
         """An atomic in-place update of the stored aggregate with this key (UpdateBuilder)."""
-        from ..write.update import UpdateBuilder
 
         return UpdateBuilder(self.backend, self.mapping, key, in_unit_of_work=self._uow is not None)
 
     def put_many(self, aggregates: Iterable[T], *, progress: Progress | None = None) -> None:
         """BatchWriteItem in chunks of 25 with retries; BatchIncomplete lists what was not
         written. Replaces stored items (no conditions); every item is validated first."""
-        from ..write.batch import put_all
 
         self._outside_unit_of_work("put_many")
         put_all(self.backend, self.mapping, aggregates, backoff=self._backoff, progress=progress)
@@ -520,7 +517,6 @@ class Repository(Generic[T]):
         self, keys: Iterable[MappingABC[str, Any]], *, progress: Progress | None = None
     ) -> None:
         """Hard deletes by key fields, in chunks of 25 with retries (BatchIncomplete)."""
-        from ..write.batch import delete_all
 
         self._outside_unit_of_work("delete_many")
         delete_all(self.backend, self.mapping, keys, backoff=self._backoff, progress=progress)
@@ -538,7 +534,6 @@ class Repository(Generic[T]):
     ) -> Iterator[T]:
         """A parallel Scan: `segments` segments read by `workers` threads (default: one per
         segment); yields every matching aggregate once, in no particular order."""
-        from ..query.projection import check_segment, parallel_scan, scan_plan
 
         check_segment(0, segments)
         if page_size is not None and page_size < 1:
@@ -576,7 +571,6 @@ class Repository(Generic[T]):
     ) -> Page[T]:
         """One page of one segment, for distributed workers (one Lambda per segment). The cursor
         is bound to the segment: it resumes this segment only."""
-        from ..query.projection import check_segment, scan_plan, segment_shape
 
         check_segment(segment, total_segments)
         if limit is not None and limit < 1:
@@ -614,7 +608,6 @@ class Repository(Generic[T]):
     ) -> Page[dict[str, Any]]:
         """`find(..., fields=[...])`: dicts of typed values, never partial aggregates (which
         must not reach a unit of work). Reads the store, not the identity map."""
-        from ..query.projection import project, projected_plan
 
         read, names, requested = projected_plan(
             self.mapping,

@@ -14,13 +14,12 @@ raises UnitOfWorkStateError until the block ends, and the next `with` starts afr
 
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -34,19 +33,11 @@ from ..backends.actions import (
     Delete,
     Meaning,
     Put,
-    Remove,
     SetValue,
     Update,
 )
-from ..backends.base import Backend, Cancelled, ConditionalCheckFailed, RawReason
+from ..backends.base import Backend, Cancelled
 from ..errors import (
-    AlreadyExists,
-    CancellationReason,
-    ConcurrencyConflict,
-    ConditionFailed,
-    NotFound,
-    PersistenceError,
-    TransactionCanceled,
     TransactionTooLarge,
     UnitOfWorkStateError,
     ValidationError,
@@ -55,9 +46,13 @@ from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
 from ..query.cursor import CursorSigner
-from ..query.specification import NotExists, Spec, all_of, attr, wire_equal
-from ..runtime.retry import DEFAULT_RETRY_POLICY, RETRYABLE_REASONS, RetryPolicy, error_code
-from ..validation import check_item, item_size
+from ..query.spec_types import validate_against
+from ..query.specification import NotExists, Spec, all_of, attr
+from ..runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy, error_code
+from ..validation import item_size
+from ..write.cancellation import check_unique_items, error_for
+from ..write.diff import check_key_unchanged, counter_sum, diff, like, plain_number, wire_int
+from ..write.stamps import check_item_of, deleted_marker, item_with, new_item_assign, timestamp
 from .repository import Repository
 
 T = TypeVar("T")
@@ -341,8 +336,6 @@ class UnitOfWork:
 
     def check(self, aggregate_type: type[Any], key: MappingABC[str, Any], spec: Spec) -> None:
         """Commit only if `spec` holds for the stored aggregate (a ConditionCheck)."""
-        from ..query.specification import validate_against
-
         self._require_usable("check()")
         mapping = self.mapping(aggregate_type)
         validate_against(spec, mapping)
@@ -372,7 +365,7 @@ class UnitOfWork:
                 f"this commit needs {len(actions)} actions; one TransactWriteItems takes at most "
                 f"{limits.MAX_TRANSACT_ACTIONS}: split the work into several units of work"
             )
-        _check_unique_items(actions)
+        check_unique_items(actions)
         total = sum(
             p.size or (item_size(p.action.item) if isinstance(p.action, Put) else 0)
             for p in planned
@@ -399,7 +392,7 @@ class UnitOfWork:
             try:
                 self.retry_policy.run(send, on_retry=on_retry)
             except Cancelled as cancelled:
-                error = _error_for(actions, cancelled.reasons)
+                error = error_for(actions, cancelled.reasons)
                 self._on_failure(error)
                 raise error from None
             except BaseException as exc:
@@ -480,15 +473,15 @@ class UnitOfWork:
         table = mapping.table.name
         if entry.state == "new":
             assign = new_item_assign(mapping, aggregate, now)
-            item = _item_with(mapping, aggregate, assign)
+            item = item_with(mapping, aggregate, assign)
             meaning = Meaning(mapping.name, meaning_key, "add")
             absent = NotExists((mapping.table.partition_key,))
-            size = _check_item(mapping, item)
+            size = check_item_of(mapping, item)
             return _Planned(Put(table, item, absent, meaning, entry.key), entry, item, assign, size)
 
         snapshot = entry.snapshot or {}
         version = mapping.version
-        loaded_version = _int(snapshot.get(version)) if version else None
+        loaded_version = wire_int(snapshot.get(version)) if version else None
         version_condition = (
             attr([version]) == loaded_version if version and loaded_version is not None else None
         )
@@ -498,21 +491,21 @@ class UnitOfWork:
 
         assign = {}
         if entry.state == "removed" and mapping.soft_delete:
-            assign[mapping.soft_delete] = _deleted_marker(mapping, now)
-        item = _item_with(mapping, aggregate, assign)
-        _check_key_unchanged(mapping, snapshot, item)
-        clauses, counter_clauses = _diff(mapping, snapshot, item)
+            assign[mapping.soft_delete] = deleted_marker(mapping, now)
+        item = item_with(mapping, aggregate, assign)
+        check_key_unchanged(mapping, snapshot, item)
+        clauses, counter_clauses = diff(mapping, snapshot, item)
         if not clauses and not counter_clauses:
             return None
         fields_changed = bool(clauses)  # before updated_at, which every write sets
         if mapping.updated_at:
-            assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
+            assign[mapping.updated_at] = timestamp(mapping, mapping.updated_at, now)
         if fields_changed and version:
             assign[version] = (loaded_version or 0) + 1
         if assign:
             # Again with the stamps, so index keys built from them are rewritten too.
-            item = _item_with(mapping, aggregate, assign)
-            clauses, counter_clauses = _diff(mapping, snapshot, item)
+            item = item_with(mapping, aggregate, assign)
+            clauses, counter_clauses = diff(mapping, snapshot, item)
         exists = attr([mapping.table.partition_key]).exists()
         if fields_changed and version:
             condition: Spec = version_condition if version_condition is not None else exists
@@ -523,7 +516,7 @@ class UnitOfWork:
             # still exist, or ADD would create a partial one.
             condition = exists
             meaning = Meaning(mapping.name, meaning_key, "update", None, None)
-        size = _check_item(mapping, item)
+        size = check_item_of(mapping, item)
         action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
         return _Planned(action, entry, item, assign, size)
 
@@ -544,9 +537,9 @@ class UnitOfWork:
             if isinstance(action, Put) and entry is not None:
                 for f, d in deltas.items():
                     value = getattr(entry.aggregate, f) or 0
-                    new = _counter_sum(mapping, f, value, d)
-                    action.item[f] = {"N": _number(new)}
-                    existing.assign[f] = _like(value, new)
+                    new = counter_sum(mapping, f, value, d)
+                    action.item[f] = {"N": plain_number(new)}
+                    existing.assign[f] = like(value, new)
                 return
             if isinstance(action, Update):
                 merged: dict[str, Decimal] = dict(deltas)
@@ -554,15 +547,15 @@ class UnitOfWork:
                 for clause in action.clauses:
                     if isinstance(clause, AddValue) and clause.path[0] in merged:
                         name = str(clause.path[0])
-                        merged[name] = _counter_sum(mapping, name, merged[name], clause.value["N"])
+                        merged[name] = counter_sum(mapping, name, merged[name], clause.value["N"])
                     else:
                         kept.append(clause)
-                kept.extend(AddValue((f,), {"N": _number(d)}) for f, d in merged.items() if d)
+                kept.extend(AddValue((f,), {"N": plain_number(d)}) for f, d in merged.items() if d)
                 action.clauses = kept
                 if entry is not None:
                     for f, d in deltas.items():
                         value = getattr(entry.aggregate, f) or 0
-                        existing.assign[f] = _like(value, _counter_sum(mapping, f, value, d))
+                        existing.assign[f] = like(value, counter_sum(mapping, f, value, d))
                 return
             raise ValidationError(
                 f"{mapping.name}: increment() and remove() of the same aggregate in one commit"
@@ -570,9 +563,9 @@ class UnitOfWork:
         if not deltas:
             return
         entry = self._identity.get(ident)
-        clauses: list[Clause] = [AddValue((f,), {"N": _number(d)}) for f, d in deltas.items()]
+        clauses: list[Clause] = [AddValue((f,), {"N": plain_number(d)}) for f, d in deltas.items()]
         if mapping.updated_at:
-            stamp = _timestamp(mapping, mapping.updated_at, now)
+            stamp = timestamp(mapping, mapping.updated_at, now)
             wire = mapping.converter.field_to_attr(mapping.updated_at, stamp)
             assert wire is not None
             clauses.append(SetValue((mapping.updated_at,), wire))
@@ -584,9 +577,9 @@ class UnitOfWork:
             p.new_snapshot = dict(entry.snapshot or {})
             for f, d in deltas.items():
                 value = getattr(entry.aggregate, f) or 0
-                new = _counter_sum(mapping, f, value, d)
-                p.assign[f] = _like(value, new)
-                p.new_snapshot[f] = {"N": _number(new)}
+                new = counter_sum(mapping, f, value, d)
+                p.assign[f] = like(value, new)
+                p.new_snapshot[f] = {"N": plain_number(new)}
         planned.append(p)
         by_ident[ident] = p
 
@@ -616,195 +609,3 @@ def _pending_events(entry: _Entry) -> list[Any]:
     name = entry.mapping.events_field
     events = getattr(entry.aggregate, name, None) if name else None
     return list(events) if isinstance(events, list) else []
-
-
-def new_item_assign(mapping: Mapping[Any], aggregate: Any, now: datetime) -> dict[str, Any]:
-    """The managed fields of a newly written aggregate: created_at (when missing), updated_at,
-    and the version bumped by one."""
-    assign: dict[str, Any] = {}
-    if mapping.created_at and getattr(aggregate, mapping.created_at) is None:
-        assign[mapping.created_at] = _timestamp(mapping, mapping.created_at, now)
-    if mapping.updated_at:
-        assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
-    if mapping.version:
-        assign[mapping.version] = (getattr(aggregate, mapping.version) or 0) + 1
-    return assign
-
-
-def checked_item(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:
-    """`_item_with`, refused with ValidationError when DynamoDB would refuse the item."""
-    item = _item_with(mapping, aggregate, assign)
-    _check_item(mapping, item)
-    return item
-
-
-def _item_with(mapping: Mapping[Any], aggregate: Any, assign: MappingABC[str, Any]) -> Item:
-    """The item as it will be once the commit succeeds: the aggregate with `assign` applied
-    (on a copy, so a failed commit leaves it untouched), derived keys included."""
-    if assign:
-        aggregate = copy.copy(aggregate)
-        for name, value in assign.items():
-            object.__setattr__(aggregate, name, value)
-    return mapping.to_item(aggregate)
-
-
-def _check_item(mapping: Mapping[Any], item: Item) -> int:
-    """DynamoDB's item rules (size, nesting); returns the item's size."""
-    return check_item(item, mapping.name)
-
-
-def _check_key_unchanged(mapping: Mapping[Any], snapshot: Item, item: Item) -> None:
-    for attr_name in mapping.table.key_attributes():
-        old = snapshot.get(attr_name)
-        if old is not None and not wire_equal(old, item[attr_name]):
-            raise ValidationError(
-                f"{mapping.name}: a field of the primary key changed ({attr_name!r}); a different "
-                "key is a different item: remove the aggregate and add a new one"
-            )
-
-
-def _diff(mapping: Mapping[Any], snapshot: Item, item: Item) -> tuple[list[Clause], list[Clause]]:
-    counters = set(mapping.counters)
-    keys = set(mapping.table.key_attributes())
-    clauses: list[Clause] = []
-    counter_clauses: list[Clause] = []
-    for name, value in item.items():
-        if name in keys:
-            continue
-        old = snapshot.get(name)
-        if name in counters:
-            before = Decimal(old["N"]) if old and "N" in old else Decimal(0)
-            delta = numbers.sub(
-                Decimal(value["N"]), before, f"{mapping.name}.{name}: the counter's change"
-            )
-            if delta:
-                counter_clauses.append(AddValue((name,), {"N": _number(delta)}))
-            continue
-        if old is None or not wire_equal(old, value):
-            clauses.append(SetValue((name,), value))
-    stored = mapping.stored_attributes()
-    for name in snapshot:
-        if name in stored and name not in item and name not in keys:
-            if name in counters:
-                old_n = snapshot[name].get("N")
-                if old_n is not None and Decimal(old_n):
-                    counter_clauses.append(
-                        AddValue((name,), {"N": _number(numbers.neg(Decimal(old_n)))})
-                    )
-                continue
-            clauses.append(Remove((name,)))
-    return clauses, counter_clauses
-
-
-def _number(value: Decimal) -> str:
-    return numbers.plain(value)
-
-
-def _counter_sum(mapping: Mapping[Any], name: str, value: Any, delta: Decimal | str) -> Decimal:
-    # What DynamoDB's ADD will store, computed as exactly as DynamoDB does: a sum it would refuse
-    # is refused here, before anything is sent.
-    return numbers.add(Decimal(value), Decimal(delta), f"{mapping.name}.{name}: the counter")
-
-
-def _like(original: Any, value: Decimal) -> Any:
-    return int(value) if isinstance(original, int) and value == int(value) else value
-
-
-def _int(wire: Wire | None) -> int | None:
-    if wire is None or "N" not in wire:
-        return None
-    return int(Decimal(wire["N"]))
-
-
-def _timestamp(mapping: Mapping[Any], name: str, now: datetime) -> Any:
-    kind = mapping.converter.fields[name].type
-    if kind is datetime:
-        return now
-    if kind is date:
-        return now.date()
-    if kind is int:
-        return int(now.timestamp())
-    if kind is str:
-        return now.isoformat()
-    raise ValidationError(
-        f"{mapping.name}.{name}: a timestamp field must be datetime, date, int or str"
-    )
-
-
-def _deleted_marker(mapping: Mapping[Any], now: datetime) -> Any:
-    assert mapping.soft_delete is not None
-    kind = mapping.converter.fields[mapping.soft_delete].type
-    if kind is bool:
-        return True
-    return _timestamp(mapping, mapping.soft_delete, now)
-
-
-def _check_unique_items(actions: Sequence[Action]) -> None:
-    seen: dict[tuple[str, tuple[Any, ...]], Action] = {}
-    for action in actions:
-        key = action.item if isinstance(action, Put) and not action.key else action.key
-        if isinstance(action, Put) and action.key:
-            key = action.key
-        ident = (action.table, key_id(key))
-        if ident in seen:
-            raise ValidationError(
-                f"one commit writes the same item of table {action.table!r} twice "
-                f"({action.meaning.aggregate_type} {action.meaning.key}); DynamoDB allows one "
-                "action per item in a transaction"
-            )
-        seen[ident] = action
-
-
-def _error_for(actions: Sequence[Action], raw: Sequence[RawReason]) -> PersistenceError:
-    reasons = [
-        CancellationReason(
-            r.code, r.message, a.meaning.aggregate_type, a.meaning.key, a.meaning.kind, r.item
-        )
-        for a, r in zip(actions, raw, strict=False)
-    ]
-    failed = [
-        (a, r) for a, r in zip(actions, reasons, strict=False) if r.code == "ConditionalCheckFailed"
-    ]
-    for action, why in failed:
-        m = action.meaning
-        if m.version_attribute is not None and m.expected_version is not None:
-            stored = _int((why.item or {}).get(m.version_attribute))
-            if stored != m.expected_version:
-                return ConcurrencyConflict(
-                    m.aggregate_type or "?",
-                    m.key,
-                    expected_version=m.expected_version,
-                    stored_version=stored,
-                    reasons=reasons,
-                )
-    for action, why in failed:
-        m = action.meaning
-        if m.kind == "add":
-            return AlreadyExists(m.aggregate_type or "?", m.key, reasons=reasons)
-        if m.kind in ("update", "delete", "soft_delete") and why.item is None:
-            return ConcurrencyConflict(
-                m.aggregate_type or "?",
-                m.key,
-                expected_version=m.expected_version,
-                stored_version=None,
-                reasons=reasons,
-            )
-        if m.kind == "increment" and why.item is None:
-            return NotFound(m.aggregate_type or "?", m.key)
-    if failed:
-        action, reason = failed[0]
-        return ConditionFailed(
-            f"condition failed for {reason}",
-            aggregate_type=action.meaning.aggregate_type,
-            key=action.meaning.key,
-            reasons=reasons,
-        )
-    # Conflicts with another transaction and throttling pass with time; nothing else does.
-    failing = [r.code for r in reasons if r.code != "None"]
-    retryable = bool(failing) and all(code in RETRYABLE_REASONS for code in failing)
-    return TransactionCanceled(reasons, retryable=retryable)
-
-
-def raise_for_single(action: Action, failure: ConditionalCheckFailed) -> PersistenceError:
-    """The same typed error for a single-item write as for a transaction."""
-    return _error_for([action], [RawReason("ConditionalCheckFailed", None, failure.item)])

@@ -16,7 +16,7 @@ Item = dict[str, Any]
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem: at most 25 put/delete requests per call
 
 
-def _chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[Item]]:
+def batch_chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[Item]]:
     # BatchWriteItem refuses two requests for one key in a call; a transform may produce that,
     # so a repeated key starts a new chunk and the later item still wins.
     chunk: list[Item] = []

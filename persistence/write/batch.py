@@ -35,7 +35,7 @@ from ..errors import BatchIncomplete, ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..runtime.retry import Backoff, error_code, is_transient
-from ..session.unit_of_work import checked_item, new_item_assign
+from .stamps import checked_item, new_item_assign
 
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
 log = logging.getLogger("persistence.batch")

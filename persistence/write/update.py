@@ -1,4 +1,4 @@
-"""Single-item writes outside the unit of work: the UpdateBuilder, put, save and delete.
+"""The UpdateBuilder: one validated UpdateItem, on its own or in a unit of work.
 
 `repo.update(**key)` returns an UpdateBuilder: a fluent, validated description of one UpdateItem
 (SET / REMOVE / ADD / DELETE clauses plus a condition). It checks field names against the
@@ -8,7 +8,7 @@ DynamoDB would refuse (overlapping paths, empty sets, primary key changes) befor
 The same builder runs on its own (`execute()`, one UpdateItem) or inside a unit of work
 (`uow.add_update(builder)`, one action of the transaction).
 
-Conditional failures become the unit of work's typed errors (`unit_of_work.raise_for_single`),
+Conditional failures become the unit of work's typed errors (`cancellation.raise_for_single`),
 except that a missing item is NotFound: these writes never loaded the aggregate, so "reload and
 retry" (what ConcurrencyConflict says) would not help.
 """
@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
+from .. import limits
 from ..backends.actions import (
-    Action,
     AddValue,
     Clause,
-    Delete,
     DeleteFromSet,
     ListAppend,
     Meaning,
@@ -35,204 +34,20 @@ from ..backends.actions import (
     SetValue,
     Update,
 )
-from ..backends.base import Backend, ConditionalCheckFailed
-from ..errors import NotFound, PersistenceError, ValidationError
-from ..model.mapping import Mapping
-from ..model.marshal import Item, Wire, from_wire, to_wire, unwrap_optional
-from ..query.expressions import ExpressionBuilder, check_expression_size
-from ..query.specification import Path, Spec, all_of, attr, parse_path, path_text, validate_against
-from ..session.unit_of_work import _timestamp, checked_item, raise_for_single
+from ..backends.base import Backend
+from ..errors import NotFound, ValidationError
+from ..model.mapping import Mapping, epoch_seconds
+from ..model.marshal import Item, Wire, to_wire
+from ..query.projection import typed_fields
+from ..query.specification import Path, Spec, all_of, attr, parse_path, path_text
 from ..validation import attribute_size, check_depth, check_key_value
+from .single import ONE, check_expressions, exists_and_own, user_condition, write_one
+from .stamps import timestamp
 
 T = TypeVar("T")
 R = TypeVar("R")
 ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
 _RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
-_ONE = {"N": "1"}
-
-
-# ---------------------------------------------------------------------- typed values
-
-
-def typed_value(mapping: Mapping[Any], name: str, wire: Wire) -> Any:
-    """A stored attribute of field `name` as the field's Python value."""
-    if name == mapping.ttl:
-        seconds = int(Decimal(wire["N"]))
-        hint, _ = unwrap_optional(typing.get_type_hints(mapping.aggregate).get(name))
-        return datetime.fromtimestamp(seconds, UTC) if hint is datetime else seconds
-    try:
-        return mapping.converter.fields[name].converter.from_attr(wire)
-    except (ValidationError, KeyError, TypeError, ValueError):
-        # UPDATED_* of a nested path returns only the updated part of a map: not a whole value
-        # of the field's type, so it is handed back as plain values.
-        return from_wire(wire)
-
-
-def missing_value(mapping: Mapping[Any], name: str) -> Any:
-    """What a field reads as when its attribute is absent (sets read as empty, others None)."""
-    info = mapping.converter.fields.get(name)
-    if info is not None and info.converter.is_set:
-        return frozenset() if info.converter.python is frozenset else set()
-    return None
-
-
-def typed_fields(mapping: Mapping[Any], item: MappingABC[str, Wire]) -> dict[str, Any]:
-    """Every field present in `item` as its Python value (derived attributes left out)."""
-    return {n: typed_value(mapping, n, w) for n, w in item.items() if n in mapping.field_names}
-
-
-# ---------------------------------------------------------------------- single writes
-
-
-def write_one(backend: Backend, action: Action, return_values: str = "NONE") -> Item | None:
-    """One single-item write with the unit of work's typed errors."""
-    try:
-        return backend.write(action, return_values=return_values)
-    except ConditionalCheckFailed as failure:
-        raise single_error(action, failure) from None
-
-
-def single_error(action: Action, failure: ConditionalCheckFailed) -> PersistenceError:
-    meaning = action.meaning
-    if failure.item is None and meaning.expected_version is None and meaning.kind != "put":
-        return NotFound(meaning.aggregate_type or "?", meaning.key)
-    return raise_for_single(action, failure)
-
-
-def check_expressions(action: Update | Delete) -> None:
-    """Refuse an expression over DynamoDB's 4 KB on both backends (the in-memory store never
-    compiles one, so it would accept what DynamoDB refuses)."""
-    builder = ExpressionBuilder()
-    if isinstance(action, Update):
-        check_expression_size(builder.update(action.clauses), "update expression")
-    if action.condition is not None:
-        check_expression_size(builder.condition(action.condition), "condition expression")
-
-
-def own_type(mapping: Mapping[Any]) -> Spec:
-    """The stored item is of this mapping's type (or carries no type attribute)."""
-    type_attr = [mapping.table.type_attribute]
-    return attr(type_attr).not_exists() | (attr(type_attr) == mapping.type_name)
-
-
-def _exists_and_own(mapping: Mapping[Any]) -> Spec:
-    return attr([mapping.table.partition_key]).exists() & own_type(mapping)
-
-
-def _absent_or_own(mapping: Mapping[Any]) -> Spec:
-    return attr([mapping.table.partition_key]).not_exists() | own_type(mapping)
-
-
-def _user_condition(mapping: Mapping[Any], condition: Spec | None) -> Spec | None:
-    if condition is None:
-        return None
-    if not isinstance(condition, Spec):
-        raise ValidationError(f"condition must be a Specification, got {type(condition).__name__}")
-    validate_against(condition, mapping)
-    return condition
-
-
-def _full_clauses(
-    mapping: Mapping[Any], item: Item, now: datetime, *, skip: Iterable[str] = ()
-) -> list[Clause]:
-    """SET every stored attribute of `item`, REMOVE the mapping's attributes it no longer has.
-
-    created_at is only ever set when missing: neither put nor save may rewrite when an aggregate
-    was first stored. Key attributes never change; `skip` names what the caller writes itself.
-    """
-    keys = set(mapping.table.key_attributes())
-    skipped = keys | set(skip)
-    clauses: list[Clause] = []
-    created = mapping.created_at
-    for name, wire in item.items():
-        if name not in skipped and name != created:
-            clauses.append(SetValue((name,), wire))
-    if created is not None:
-        first = item.get(created) or mapping.converter.field_to_attr(
-            created, _timestamp(mapping, created, now)
-        )
-        assert first is not None
-        clauses.append(SetIfNotExists((created,), first))
-    for name in sorted(mapping.stored_attributes() - item.keys() - skipped - {created}):
-        clauses.append(Remove((name,)))
-    return clauses
-
-
-def put_action(
-    mapping: Mapping[Any], aggregate: Any, condition: Spec | None, now: datetime | None = None
-) -> tuple[Update, dict[str, Any]]:
-    """Create or replace, as an UpdateItem so the stored created_at survives (see ADR 0005).
-
-    The version is ADDed (1 for a new item, stored + 1 otherwise) so anyone holding the old
-    version conflicts; the other fields are SET, vanished ones REMOVEd.
-    """
-    now = now or datetime.now(UTC)
-    assign: dict[str, Any] = {}
-    if mapping.updated_at:
-        assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
-    item = checked_item(mapping, aggregate, assign)
-    skip = {mapping.version} if mapping.version else set()
-    clauses = _full_clauses(mapping, item, now, skip=skip)
-    if mapping.version:
-        clauses.append(AddValue((mapping.version,), _ONE))
-    spec = all_of(
-        [s for s in (_absent_or_own(mapping), _user_condition(mapping, condition)) if s is not None]
-    )
-    key = {a: item[a] for a in mapping.table.key_attributes()}
-    meaning = Meaning(mapping.name, mapping.key_fields_of(aggregate), "put")
-    action = Update(mapping.table.name, key, clauses, spec, meaning)
-    check_expressions(action)
-    return action, assign
-
-
-def save_action(
-    mapping: Mapping[Any], aggregate: Any, now: datetime | None = None
-) -> tuple[Update, dict[str, Any]]:
-    """Write every non-key field of a stored aggregate under its version condition."""
-    now = now or datetime.now(UTC)
-    assign: dict[str, Any] = {}
-    if mapping.updated_at:
-        assign[mapping.updated_at] = _timestamp(mapping, mapping.updated_at, now)
-    expected: int | None = None
-    conditions = [_exists_and_own(mapping)]
-    if mapping.version:
-        expected = int(getattr(aggregate, mapping.version) or 0)
-        assign[mapping.version] = expected + 1
-        conditions.append(attr([mapping.version]) == expected)
-    item = checked_item(mapping, aggregate, assign)
-    clauses = _full_clauses(mapping, item, now)
-    key = {a: item[a] for a in mapping.table.key_attributes()}
-    meaning = Meaning(
-        mapping.name, mapping.key_fields_of(aggregate), "update", expected, mapping.version
-    )
-    action = Update(mapping.table.name, key, clauses, all_of(conditions), meaning)
-    check_expressions(action)
-    return action, assign
-
-
-def delete_action(
-    mapping: Mapping[Any], key_fields: MappingABC[str, Any], condition: Spec | None
-) -> Delete:
-    """A hard delete by key; it never deletes another aggregate type's item under that key."""
-    key = mapping.key_from_fields(key_fields)
-    spec = all_of(
-        [s for s in (_absent_or_own(mapping), _user_condition(mapping, condition)) if s is not None]
-    )
-    meaning = Meaning(mapping.name, dict(key_fields), "delete")
-    action = Delete(mapping.table.name, key, spec, meaning)
-    check_expressions(action)
-    return action
-
-
-def assign_stored(
-    mapping: Mapping[Any], aggregate: Any, stored: Item | None, names: Iterable[str]
-) -> None:
-    """Copy what the store decided (created_at kept, version bumped) onto the object."""
-    if stored is None:
-        return
-    for name in names:
-        if name in stored:
-            object.__setattr__(aggregate, name, typed_value(mapping, name, stored[name]))
 
 
 # ---------------------------------------------------------------------- the builder
@@ -365,7 +180,7 @@ class UpdateBuilder(Generic[T, R]):
 
     def condition(self, spec: Spec) -> UpdateBuilder[T, R]:
         """Apply the update only if `spec` holds for the stored item (ConditionFailed if not)."""
-        checked = _user_condition(self.mapping, spec)
+        checked = user_condition(self.mapping, spec)
         assert checked is not None
         self._conditions.append(checked)
         return self
@@ -432,7 +247,7 @@ class UpdateBuilder(Generic[T, R]):
         stamp = now or self._clock()
         clauses = [*self._clauses, *self._derived_clauses(), *self._system_clauses(stamp)]
         _check_overlaps(self.mapping, clauses)
-        conditions = [_exists_and_own(self.mapping), *self._conditions]
+        conditions = [exists_and_own(self.mapping), *self._conditions]
         version = self.mapping.version
         if self._expected_version is not None and version is not None:
             conditions.append(attr([version]) == self._expected_version)
@@ -611,7 +426,7 @@ class UpdateBuilder(Generic[T, R]):
         out: list[Clause] = []
         updated = mapping.updated_at
         if updated and updated not in self._assigned and updated not in self._opaque:
-            wire = mapping.converter.field_to_attr(updated, _timestamp(mapping, updated, now))
+            wire = mapping.converter.field_to_attr(updated, timestamp(mapping, updated, now))
             assert wire is not None
             out.append(SetValue((updated,), wire))
         version = mapping.version
@@ -622,7 +437,7 @@ class UpdateBuilder(Generic[T, R]):
         elif not self._only_counters():
             # A unit of work holding the old version must now conflict instead of overwriting
             # this change; ADD keeps the bump atomic without knowing the stored version.
-            out.append(AddValue((version,), _ONE))
+            out.append(AddValue((version,), ONE))
         return out
 
     def _only_counters(self) -> bool:
@@ -686,17 +501,13 @@ class UpdateBuilder(Generic[T, R]):
 
 def _ttl_item(mapping: Mapping[Any], name: str, value: Any) -> Item:
     """The TTL field's stored form (epoch seconds), computed by the mapping itself."""
-    from ..model.mapping import _epoch_seconds
-
-    return {name: {"N": str(_epoch_seconds(value, f"{mapping.name}.{name}"))}}
+    return {name: {"N": str(epoch_seconds(value, f"{mapping.name}.{name}"))}}
 
 
 def _check_value(mapping: Mapping[Any], path: Path, wire: Wire) -> None:
     where = f"{mapping.name}.{path_text(path)}"
     # Also refuses text without a UTF-8 encoding, naming where it is.
     size = len(str(path[0]).encode("utf-8")) + attribute_size(wire, where)
-    from .. import limits
-
     if size > limits.MAX_ITEM_BYTES:
         raise ValidationError(
             f"{where}: the value is {size} bytes; an item holds at most {limits.MAX_ITEM_BYTES}"

@@ -20,7 +20,7 @@ from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
 from ...query.expressions import ExpressionBuilder, check_expression_size
 from ...query.planner import Plan
-from ..actions import Action, Check, Delete, Meaning, Put, Update
+from ..actions import Action, Check, Delete, Meaning, Put, Update, update_expression
 from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
 from . import fastpath
 
@@ -295,7 +295,7 @@ def _request(action: Action) -> dict[str, Any]:
         request["Key"] = action.key
     if isinstance(action, Update):
         request["UpdateExpression"] = check_expression_size(
-            builder.update(action.clauses), "update expression"
+            update_expression(builder, action.clauses), "update expression"
         )
     if action.condition is not None:
         request["ConditionExpression"] = check_expression_size(

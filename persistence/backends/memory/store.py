@@ -23,7 +23,7 @@ from ...query.expressions import ExpressionBuilder, check_expression_size
 from ...query.planner import Plan
 from ...query.specification import Spec
 from ...validation import item_size
-from ..actions import Action, Check, Delete, Put, Update
+from ..actions import Action, Check, Delete, Put, Update, update_expression
 from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
 from .updates import apply_clauses
 
@@ -350,7 +350,7 @@ def _check_action(action: Action) -> None:
     """The expression limits DynamoDB enforces, so the twin refuses the same requests."""
     builder = ExpressionBuilder()
     if isinstance(action, Update):
-        check_expression_size(builder.update(action.clauses), "update expression")
+        check_expression_size(update_expression(builder, action.clauses), "update expression")
     if action.condition is not None:
         check_expression_size(builder.condition(action.condition), "condition expression")
 

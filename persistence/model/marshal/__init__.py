@@ -85,7 +85,7 @@ def to_wire(value: Any) -> Wire:
         return {"L": [to_wire(v) for v in value]}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"M": class_converter(type(value)).to_item(value)}
-    custom = _find_custom(t)
+    custom = find_custom(t)
     if custom is not None:
         return to_wire(custom[0](value))
     raise ValidationError(
@@ -160,7 +160,7 @@ def _plain_number(text: str) -> int | Decimal:
     return int(text)
 
 
-def _find_custom(t: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
+def find_custom(t: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
     for klass in t.__mro__:
         if klass in _custom:
             return _custom[klass]
@@ -226,7 +226,7 @@ def _build(tp: Any) -> TypeConverter:
     tp, _ = unwrap_optional(tp)
     if tp is typing.Any or tp is object:
         return TypeConverter(to_wire, from_wire)
-    custom = _find_custom(tp) if isinstance(tp, type) else None
+    custom = find_custom(tp) if isinstance(tp, type) else None
     if custom is not None:
         to_plain, from_plain = custom
         return TypeConverter(
@@ -536,7 +536,7 @@ def _nested(cls: type, gen: _Gen, direction: str) -> str:
 def _inline_kind(tp: Any) -> tuple[str, Any]:
     """What the generator can inline for a declared type: (kind, argument) or ("", None)."""
     tp, _ = unwrap_optional(tp)
-    if isinstance(tp, type) and _find_custom(tp) is not None:
+    if isinstance(tp, type) and find_custom(tp) is not None:
         return "", None
     if tp is str or tp is bool or tp is int or tp is Decimal or tp is float:
         return tp.__name__, None
