@@ -1,4 +1,4 @@
-"""The unit of work: one business operation, one atomic TransactWriteItems.
+"""The unit of work's engine: one business operation, one atomic TransactWriteItems.
 
 It remembers what its repositories loaded (identity map + the wire item as snapshot), computes the
 smallest write per aggregate at commit (Put for new ones with attribute_not_exists, UpdateItem with
@@ -10,6 +10,9 @@ commit succeeded (the block stays usable: a later commit writes what changed sin
 events); `failed` once a commit raised after it started sending. A failed commit has drained
 the block's events, so from then on nothing of the block may be written or read: every use
 raises UnitOfWorkStateError until the block ends, and the next `with` starts afresh.
+
+`BaseUnitOfWork` is all of that but the repositories, which `UnitOfWork` (unit_of_work.py) adds:
+repositories sit between the two, so no import runs in a circle.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from .. import limits, numbers
 from ..backends.actions import (
@@ -53,7 +56,6 @@ from ..validation import item_size
 from ..write.cancellation import check_unique_items, error_for
 from ..write.diff import check_key_unchanged, counter_sum, diff, like, plain_number, wire_int
 from ..write.stamps import check_item_of, deleted_marker, item_with, new_item_assign, timestamp
-from .repository import Repository
 
 T = TypeVar("T")
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
@@ -89,13 +91,10 @@ class _Planned:
     size: int = 0  # bytes of the item written, counted once toward the transaction's limit
 
 
-class UnitOfWork:
-    """Backend-agnostic unit of work; use InMemoryUnitOfWork or DynamoDBUnitOfWork.
-
-    Each `with uow:` block is a fresh unit of work (empty identity map), so one object serves
-    handler after handler; use one per thread. Leaving the block without `commit()` discards
-    every change. A commit that fails once sending began makes the block refuse any further use
-    with UnitOfWorkStateError until the block ends.
+class BaseUnitOfWork:
+    """A unit of work without repositories: the identity map, the registered changes and the
+    commit. `UnitOfWork` adds the repositories; a repository outside a unit of work commits each
+    of its writes through one of these.
 
     Args:
         backend: the store (`DynamoDBBackend`, `InMemoryStore`).
@@ -147,7 +146,7 @@ class UnitOfWork:
         (see the module's docstring and adr/0011)."""
         return self._state
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         if self._state == "failed":
             self._require_usable("`with uow:` inside its own block")  # raises: start anew
         if self._state != "closed":
@@ -197,7 +196,6 @@ class UnitOfWork:
         self._increments: dict[tuple[type, tuple[Any, ...]], _Increment] = {}
         self._checks: list[tuple[Mapping[Any], dict[str, Wire], Spec]] = []
         self._extra: list[Action] = []
-        self._repositories: dict[type, Repository[Any]] = {}
 
     def rollback(self) -> None:
         """Discard every change not committed; events raised in this work are dropped. A failed
@@ -206,7 +204,7 @@ class UnitOfWork:
             _drain_events(entry)
         self._reset()
 
-    # ------------------------------------------------------------------ repositories
+    # ------------------------------------------------------------------ mappings
 
     def mapping(self, aggregate_type: type[T]) -> Mapping[T]:
         """The mapping registered for `aggregate_type` (ValidationError if there is none)."""
@@ -217,26 +215,6 @@ class UnitOfWork:
             raise ValidationError(
                 f"this unit of work has no mapping for {aggregate_type.__name__} (it has {known})"
             ) from None
-
-    def repository(self, aggregate_type: type[T]) -> Repository[T]:
-        """The repository of `aggregate_type` in this block: what it loads joins the identity
-        map, and its `add` / `remove` are written by `commit`. It refuses immediate writes
-        (`put`, `save`, `delete`...) with ValidationError.
-
-        Raises:
-            UnitOfWorkStateError: outside a `with` block, or after a failed commit in it.
-            ValidationError: no mapping for `aggregate_type`.
-        """
-        self._require_usable(f"repository({aggregate_type.__name__})")
-        repo = self._repositories.get(aggregate_type)
-        if repo is None:
-            if self._signer is None:
-                self._signer = CursorSigner(self._cursor_secret)
-            repo = Repository(
-                self.backend, self.mapping(aggregate_type), unit_of_work=self, signer=self._signer
-            )
-            self._repositories[aggregate_type] = repo
-        return repo
 
     # ------------------------------------------------------------------ tracking (repositories)
 
