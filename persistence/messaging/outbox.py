@@ -21,6 +21,7 @@ from ..backends.base import Backend
 from ..model.keys import Key
 from ..model.mapping import Mapping, Table
 from ..query.specification import NotExists, attr
+from ..session.unit_of_work import UnitOfWork
 from .event_codec import EventCodec
 
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
@@ -127,8 +128,6 @@ class OutboxRelay:
 
     def run_once(self, limit: int = 100) -> int:
         """Publish up to `limit` pending events, oldest first; returns how many were published."""
-        from ..session.unit_of_work import UnitOfWork
-
         # Cursors never leave this loop, so a throwaway key is right (and warns nobody).
         uow = UnitOfWork(self.backend, [self.outbox.mapping], cursor_secret=secrets.token_bytes(32))
         published = 0

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from .. import limits
 from ..backends.base import Backend, ReadResult
@@ -29,10 +29,8 @@ from ..runtime.retry import Backoff, error_code, is_transient
 from ..write.batch import Progress, delete_all, put_all
 from ..write.single import assign_stored, delete_action, put_action, save_action, write_one
 from ..write.update import UpdateBuilder
+from .base import BaseUnitOfWork
 from .scan import check_segment, parallel_scan, scan_plan, segment_shape
-
-if TYPE_CHECKING:
-    from .unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
@@ -83,7 +81,7 @@ class Repository(Generic[T]):
         backend: Backend,
         mapping: Mapping[T],
         *,
-        unit_of_work: UnitOfWork | None = None,
+        unit_of_work: BaseUnitOfWork | None = None,
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
         signer: CursorSigner | None = None,
         backoff: Backoff | None = None,
@@ -124,10 +122,8 @@ class Repository(Generic[T]):
             uow._register_removed(self.mapping, aggregate)
             uow.commit()
 
-    def _standalone(self) -> UnitOfWork:
-        from .unit_of_work import UnitOfWork
-
-        return UnitOfWork(self.backend, [self.mapping])
+    def _standalone(self) -> BaseUnitOfWork:
+        return BaseUnitOfWork(self.backend, [self.mapping])
 
     # ------------------------------------------------------------------ reads
 
