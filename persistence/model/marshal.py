@@ -19,9 +19,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ... import numbers
-from ...errors import ValidationError
-from ...validation import number_text, parse_number
+from .. import numbers
+from ..errors import ValidationError
+from ..validation import number_text, parse_number
 
 Wire = dict[str, Any]
 Item = dict[str, Wire]
