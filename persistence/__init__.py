@@ -22,46 +22,46 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "AlreadyExists": ".errors",
-    "Backoff": ".retry",
+    "Backoff": ".runtime.retry",
     "BatchIncomplete": ".errors",
     "CancellationReason": ".errors",
     "ConcurrencyConflict": ".errors",
     "ConditionFailed": ".errors",
-    "CursorSigner": ".cursor",
-    "DynamoDBBackend": ".dynamodb.backend",
-    "DynamoDBRepository": ".dynamodb.unit_of_work",
-    "DynamoDBUnitOfWork": ".dynamodb.unit_of_work",
-    "GlobalIndex": ".mapping",
-    "InMemoryRepository": ".memory.unit_of_work",
-    "InMemoryStore": ".memory.store",
-    "InMemoryUnitOfWork": ".memory.unit_of_work",
+    "CursorSigner": ".query.cursor",
+    "DynamoDBBackend": ".backends.dynamodb.backend",
+    "DynamoDBRepository": ".backends.dynamodb.unit_of_work",
+    "DynamoDBUnitOfWork": ".backends.dynamodb.unit_of_work",
+    "GlobalIndex": ".model.mapping",
+    "InMemoryRepository": ".backends.memory.unit_of_work",
+    "InMemoryStore": ".backends.memory.store",
+    "InMemoryUnitOfWork": ".backends.memory.unit_of_work",
     "InvalidCursor": ".errors",
-    "Key": ".keys",
+    "Key": ".model.keys",
     "KmsEncryption": ".tables",
-    "LocalIndex": ".mapping",
-    "Mapping": ".mapping",
-    "MessageBus": ".events",
+    "LocalIndex": ".model.mapping",
+    "Mapping": ".model.mapping",
+    "MessageBus": ".messaging.bus",
     "NotFound": ".errors",
     "OnDemand": ".tables",
-    "Outbox": ".outbox",
-    "OutboxRecord": ".outbox",
-    "OutboxRelay": ".outbox",
-    "Page": ".repository",
+    "Outbox": ".messaging.outbox",
+    "OutboxRecord": ".messaging.outbox",
+    "OutboxRelay": ".messaging.outbox",
+    "Page": ".session.repository",
     "PersistenceError": ".errors",
     "Provisioned": ".tables",
-    "Repository": ".repository",
-    "Spec": ".specification",
-    "Table": ".mapping",
+    "Repository": ".session.repository",
+    "Spec": ".query.specification",
+    "Table": ".model.mapping",
     "TableDescription": ".tables",
     "TableDiff": ".tables",
     "TableError": ".errors",
     "TransactionCanceled": ".errors",
     "TransactionTooLarge": ".errors",
-    "UnitOfWork": ".unit_of_work",
+    "UnitOfWork": ".session.unit_of_work",
     "UnitOfWorkStateError": ".errors",
-    "UpdateBuilder": ".update",
+    "UpdateBuilder": ".write.update",
     "ValidationError": ".errors",
-    "attr": ".specification",
+    "attr": ".query.specification",
     "auto_migrate": ".tables",
     "copy_table": ".tables",
     "create_table": ".tables",
@@ -70,23 +70,27 @@ _EXPORTS = {
     "diff_table": ".tables",
     "ensure_table": ".tables",
     "migrate": ".tables",
-    "register_converter": ".marshal",
-    "retry_on_conflict": ".retry",
-    "RetryPolicy": ".retry",
+    "register_converter": ".model.marshal",
+    "retry_on_conflict": ".runtime.retry",
+    "RetryPolicy": ".runtime.retry",
     "to_cloudformation": ".tables",
     "update_table": ".tables",
 }
 
 if TYPE_CHECKING:
-    from .cursor import (
-        CursorSigner,
-    )
-    from .dynamodb.backend import (
+    from .backends.dynamodb.backend import (
         DynamoDBBackend,
     )
-    from .dynamodb.unit_of_work import (
+    from .backends.dynamodb.unit_of_work import (
         DynamoDBRepository,
         DynamoDBUnitOfWork,
+    )
+    from .backends.memory.store import (
+        InMemoryStore,
+    )
+    from .backends.memory.unit_of_work import (
+        InMemoryRepository,
+        InMemoryUnitOfWork,
     )
     from .errors import (
         AlreadyExists,
@@ -103,45 +107,44 @@ if TYPE_CHECKING:
         UnitOfWorkStateError,
         ValidationError,
     )
-    from .events import (
+    from .messaging.bus import (
         MessageBus,
     )
-    from .keys import (
+    from .messaging.outbox import (
+        Outbox,
+        OutboxRecord,
+        OutboxRelay,
+    )
+    from .model.keys import (
         Key,
     )
-    from .mapping import (
+    from .model.mapping import (
         GlobalIndex,
         LocalIndex,
         Mapping,
         Table,
     )
-    from .marshal import (
+    from .model.marshal import (
         register_converter,
     )
-    from .memory.store import (
-        InMemoryStore,
+    from .query.cursor import (
+        CursorSigner,
     )
-    from .memory.unit_of_work import (
-        InMemoryRepository,
-        InMemoryUnitOfWork,
+    from .query.specification import (
+        Spec,
+        attr,
     )
-    from .outbox import (
-        Outbox,
-        OutboxRecord,
-        OutboxRelay,
-    )
-    from .repository import (
-        Page,
-        Repository,
-    )
-    from .retry import (
+    from .runtime.retry import (
         Backoff,
         RetryPolicy,
         retry_on_conflict,
     )
-    from .specification import (
-        Spec,
-        attr,
+    from .session.repository import (
+        Page,
+        Repository,
+    )
+    from .session.unit_of_work import (
+        UnitOfWork,
     )
     from .tables import (
         KmsEncryption,
@@ -160,10 +163,7 @@ if TYPE_CHECKING:
         to_cloudformation,
         update_table,
     )
-    from .unit_of_work import (
-        UnitOfWork,
-    )
-    from .update import UpdateBuilder
+    from .write.update import UpdateBuilder
 
 __all__ = [
     "AlreadyExists",

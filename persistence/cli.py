@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from . import tables as ops
 from .errors import PersistenceError, TableError
-from .mapping import Mapping, Table
+from .model.mapping import Mapping, Table
 
 Handler = Callable[[argparse.Namespace], int]
 SubParsers = Any  # argparse's _SubParsersAction is private; its type is not worth importing

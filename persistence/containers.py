@@ -22,10 +22,10 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from .dynamodb.unit_of_work import DynamoDBUnitOfWork
-from .memory.store import InMemoryStore
-from .memory.unit_of_work import InMemoryUnitOfWork
-from .unit_of_work import UnitOfWork
+from .backends.dynamodb.unit_of_work import DynamoDBUnitOfWork
+from .backends.memory.store import InMemoryStore
+from .backends.memory.unit_of_work import InMemoryUnitOfWork
+from .session.unit_of_work import UnitOfWork
 
 __all__ = ["PersistenceContainer", "in_memory", "use_in_memory"]
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .mapping import Mapping, Table
+from .model.mapping import Mapping, Table
 
 Role = Literal["read", "write", "prewarm", "deployment"]
 Scope = Literal["table", "table_and_indexes", "any"]

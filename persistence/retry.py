@@ -1,215 +1,33 @@
-"""Bounded exponential backoff with full jitter."""
+"""Bounded exponential backoff with full jitter, conflict retries and the commit retry policy.
 
-from __future__ import annotations
+The public face of `persistence.runtime.retry` (the runtime layer), kept at this path so
+`from persistence.retry import ...` goes on working.
+"""
 
-import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Bounded exponential backoff with full jitter: attempt n waits a random time between 0
-    and min(cap, base * 2**n) seconds.
-
-    Args:
-        attempts: how many attempts in all (the first included).
-        base: the first wait's upper bound, in seconds.
-        cap: the largest wait, in seconds.
-        sleep: how to wait (replace it in tests).
-    """
-
-    attempts: int = 8
-    base: float = 0.05
-    cap: float = 2.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-
-    def delay(self, attempt: int) -> float:
-        """Full jitter: uniform between 0 and min(cap, base * 2**attempt)."""
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
-
-    def wait(self, attempt: int) -> None:
-        """Sleep `delay(attempt)` seconds."""
-        self.sleep(self.delay(attempt))
-
-
-def retry_on_conflict(
-    fn: Callable[[], T],
-    *,
-    attempts: int = 5,
-    backoff: Backoff | None = None,
-    on_retry: Callable[[int, Exception], None] | None = None,
-) -> T:
-    """Run `fn` (a whole unit of work: load, change, commit) again when it loses a race.
-
-    Only ConcurrencyConflict and retryable TransactionCanceled are retried; `fn` must reload what
-    it changes, so a retry never re-applies a stale version. The last error propagates.
-    """
-    from .errors import ConcurrencyConflict, TransactionCanceled
-
-    policy = backoff or Backoff(attempts=attempts)
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except (ConcurrencyConflict, TransactionCanceled) as exc:
-            retryable = isinstance(exc, ConcurrencyConflict) or exc.retryable
-            if not retryable or attempt == attempts - 1:
-                raise
-            if on_retry is not None:
-                on_retry(attempt + 1, exc)
-            policy.wait(attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-# ------------------------------------------------------------------------------ commit retries
-
-TOKEN_WINDOW_SECONDS = 600.0
-"""DynamoDB honours a ClientRequestToken for 10 minutes after the first request that used it;
-a retry later than that may be applied a second time, so no retry policy may run that long."""
-
-THROTTLING_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "Throttling",
-        # The same token arrived while the first request with it is still being applied.
-        "TransactionInProgressException",
-    }
-)
-SERVER_ERROR_CODES = frozenset({"InternalServerError", "ServiceUnavailable"})
-# Cancellation reasons that say "try again" rather than "your condition did not hold".
-RETRYABLE_REASONS = frozenset(
-    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
+from .runtime.retry import (
+    DEFAULT_RETRY_POLICY,
+    RETRYABLE_REASONS,
+    SERVER_ERROR_CODES,
+    THROTTLING_CODES,
+    TOKEN_WINDOW_SECONDS,
+    Backoff,
+    Deadline,
+    RetryPolicy,
+    error_code,
+    is_transient,
+    retry_on_conflict,
 )
 
-
-def error_code(exc: BaseException) -> str:
-    """A short, value-free name for an error (safe to log): the AWS error code, the
-    cancellation reason codes, or the exception's class name."""
-    from botocore.exceptions import ClientError
-
-    from .backend import Cancelled
-
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    if isinstance(exc, Cancelled):
-        return "TransactionCanceled[" + ",".join(r.code for r in exc.reasons) + "]"
-    return type(exc).__name__
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures that may succeed when the same request is sent again: throttling,
-    5xx, connection errors and timeouts, and transactions cancelled only because of a conflict
-    with another transaction (or throttling). A ConditionalCheckFailed, a validation error or
-    anything else is final."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-    from .backend import Cancelled
-
-    if isinstance(exc, Cancelled):
-        codes = {r.code for r in exc.reasons}
-        return bool(codes & RETRYABLE_REASONS) and codes <= RETRYABLE_REASONS | {"None"}
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or int(status or 0) >= 500
-    return isinstance(exc, ConnectionError | HTTPClientError)
-
-
-class _HasRemaining(Protocol):
-    def remaining(self) -> float: ...
-
-
-Deadline = float | Callable[[], float] | _HasRemaining
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a unit of work retries one commit (the same request, the same ClientRequestToken).
-
-    `attempts` counts every send, the first included (1 = no retry). Waits are full jitter,
-    uniform in [0, min(cap, base * 2**n)]. A retry is never started when it would end past
-    `max_elapsed` seconds after the first send (kept under DynamoDB's 10-minute token window),
-    or when its wait plus `reserve` would cross the `deadline`: an epoch timestamp
-    (`time.time()` scale), a callable returning the seconds left, or an object with
-    `remaining()` such as `persistence.lambda_runtime.Deadline`. The error of the last attempt
-    is what the caller sees.
-    """
-
-    attempts: int = 4
-    base: float = 0.05
-    cap: float = 1.0
-    max_elapsed: float = 30.0
-    deadline: Deadline | None = None
-    reserve: float = 0.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
-    wall_clock: Callable[[], float] = field(default=time.time, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
-        if self.base < 0 or self.cap < 0 or self.reserve < 0:
-            raise ValueError("base, cap and reserve must not be negative")
-        if not 0 <= self.max_elapsed < TOKEN_WINDOW_SECONDS:
-            raise ValueError(
-                f"max_elapsed must be under {TOKEN_WINDOW_SECONDS:.0f} s: DynamoDB forgets a "
-                "ClientRequestToken after 10 minutes, and a later retry could apply twice"
-            )
-
-    @classmethod
-    def never(cls) -> RetryPolicy:
-        """One attempt, no retry."""
-        return cls(attempts=1)
-
-    def remaining(self) -> float | None:
-        """Seconds left before the deadline, or None without one."""
-        deadline = self.deadline
-        if deadline is None:
-            return None
-        if isinstance(deadline, int | float):
-            return float(deadline) - self.wall_clock()
-        remaining = getattr(deadline, "remaining", None)
-        if callable(remaining):
-            return float(remaining())
-        assert callable(deadline)
-        return float(deadline())
-
-    def delay(self, attempt: int) -> float:
-        """The wait before retry number `attempt + 1` (full jitter)."""
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
-
-    def run(
-        self,
-        fn: Callable[[], T],
-        *,
-        retryable: Callable[[BaseException], bool] = is_transient,
-        on_retry: Callable[[int, BaseException, float], None] | None = None,
-    ) -> T:
-        """Call `fn` until it returns, fails for good, or the policy's limits are reached."""
-        started = self.clock()
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except Exception as exc:
-                if attempt + 1 >= self.attempts or not retryable(exc):
-                    raise
-                wait = self.delay(attempt)
-                if self.clock() - started + wait > self.max_elapsed:
-                    raise
-                left = self.remaining()
-                if left is not None and wait + self.reserve >= left:
-                    raise
-                attempt += 1
-                if on_retry is not None:
-                    on_retry(attempt, exc, wait)
-                self.sleep(wait)
-
-
-DEFAULT_RETRY_POLICY = RetryPolicy()
+__all__ = [
+    "DEFAULT_RETRY_POLICY",
+    "RETRYABLE_REASONS",
+    "SERVER_ERROR_CODES",
+    "THROTTLING_CODES",
+    "TOKEN_WINDOW_SECONDS",
+    "Backoff",
+    "Deadline",
+    "RetryPolicy",
+    "error_code",
+    "is_transient",
+    "retry_on_conflict",
+]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from persistence.keys import Key
-from persistence.mapping import GlobalIndex, LocalIndex, Mapping, Table
+from persistence.model.keys import Key
+from persistence.model.mapping import GlobalIndex, LocalIndex, Mapping, Table
 
 
 @dataclass

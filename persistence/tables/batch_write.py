@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import BatchIncomplete, ValidationError
-from ..retry import Backoff, error_code, is_transient
+from ..runtime.retry import Backoff, error_code, is_transient
 from .schema import Client
 
 Item = dict[str, Any]
@@ -16,7 +16,7 @@ Item = dict[str, Any]
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem: at most 25 put/delete requests per call
 
 
-def _chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[Item]]:
+def batch_chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[Item]]:
     # BatchWriteItem refuses two requests for one key in a call; a transform may produce that,
     # so a repeated key starts a new chunk and the later item still wins.
     chunk: list[Item] = []

@@ -16,7 +16,7 @@ from ..errors import TableError
 
 
 @dataclass
-class _SegmentState:
+class SegmentState:
     last_key: dict[str, Any] | None = None
     done: bool = False
     scanned: int = 0
@@ -24,7 +24,7 @@ class _SegmentState:
     skipped: int = 0
 
 
-class _Checkpoint:
+class Checkpoint:
     """Each segment's LastEvaluatedKey and done flag in a JSON file, rewritten atomically after
     every page, so a rerun resumes where the last complete page ended."""
 
@@ -32,7 +32,7 @@ class _Checkpoint:
 
     def __init__(self, path: Path | None, source: str, target: str, segments: int) -> None:
         self.path, self.source, self.target = path, source, target
-        self.segments = [_SegmentState() for _ in range(segments)]
+        self.segments = [SegmentState() for _ in range(segments)]
         self.resumed = False
         self.lock = threading.Lock()
         if path is not None and path.exists():

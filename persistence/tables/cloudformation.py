@@ -7,7 +7,7 @@ from collections.abc import Mapping as MappingABC
 from typing import Any, Literal, overload
 
 from ..errors import ValidationError
-from ..mapping import Table
+from ..model.mapping import Table
 from .schema import Billing, StreamView, create_table_request, tables_of
 from .yaml_emitter import to_yaml
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TableError, ValidationError
-from ..mapping import Mapping, Table
-from ..retry import Backoff
-from .batch_write import Item, _chunks, write_batch
-from .checkpoint import _Checkpoint, _SegmentState
-from .live import _raw_describe
+from ..model.mapping import Mapping, Table
+from ..runtime.retry import Backoff
+from .batch_write import Item, batch_chunks, write_batch
+from .checkpoint import Checkpoint, SegmentState
+from .live import raw_describe
 from .progress import CopyProgress
-from .schema import Client, _name
+from .schema import Client, table_name_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class _Copy:
     target: str
     target_keys: tuple[str, ...]
     transform: TransformRaw | None
-    checkpoint: _Checkpoint
+    checkpoint: Checkpoint
     page_size: int | None
     progress: Callable[[CopyProgress], None] | None
     estimated_total: int | None
@@ -72,14 +72,14 @@ class _Copy:
             page = self.client.scan(**request)
             items = page.get("Items", [])
             out = [t for t in map(self._transform, items) if t is not None]
-            for chunk in _chunks(out, self.target_keys):
+            for chunk in batch_chunks(out, self.target_keys):
                 write_batch(self.client, self.target, chunk, backoff=self.backoff)
             self._record(state, page.get("LastEvaluatedKey"), len(items), len(out))
 
     def _transform(self, item: Item) -> Item | None:
         return item if self.transform is None else self.transform(item)
 
-    def _record(self, state: _SegmentState, last_key: Any, scanned: int, written: int) -> None:
+    def _record(self, state: SegmentState, last_key: Any, scanned: int, written: int) -> None:
         with self.checkpoint.lock:
             state.last_key = last_key
             state.done = last_key is None
@@ -129,18 +129,16 @@ def copy_table(
     """
     if segments < 1:
         raise ValidationError("segments must be at least 1")
-    source_name, target_name = _name(source), _name(target)
+    source_name, target_name = table_name_of(source), table_name_of(target)
     if source_name == target_name:
         raise ValidationError(f"cannot copy table {source_name!r} onto itself")
-    source_raw = _raw_describe(client, source_name)
-    target_raw = _raw_describe(client, target_name)
+    source_raw = raw_describe(client, source_name)
+    target_raw = raw_describe(client, target_name)
     for name, raw in ((source_name, source_raw), (target_name, target_raw)):
         if raw is None:
             raise TableError(f"table {name!r} does not exist; create it first (ensure_table)")
     assert source_raw is not None and target_raw is not None
-    state = _Checkpoint(
-        Path(checkpoint) if checkpoint else None, source_name, target_name, segments
-    )
+    state = Checkpoint(Path(checkpoint) if checkpoint else None, source_name, target_name, segments)
     job = _Copy(
         client=client,
         source=source_name,
@@ -208,7 +206,11 @@ def _raw_transform(
 
 def count_items(client: Client, table: Table | str) -> int:
     """Exact item count (a consistent Scan with Select=COUNT), unlike DescribeTable's estimate."""
-    request: dict[str, Any] = {"TableName": _name(table), "Select": "COUNT", "ConsistentRead": True}
+    request: dict[str, Any] = {
+        "TableName": table_name_of(table),
+        "Select": "COUNT",
+        "ConsistentRead": True,
+    }
     total = 0
     while True:
         page = client.scan(**request)
@@ -220,7 +222,7 @@ def count_items(client: Client, table: Table | str) -> int:
 
 def is_empty(client: Client, table: Table | str) -> bool:
     """Whether the table holds no item (one Scan with Limit=1 and Select=COUNT)."""
-    page = client.scan(TableName=_name(table), Limit=1, Select="COUNT")
+    page = client.scan(TableName=table_name_of(table), Limit=1, Select="COUNT")
     return int(page.get("Count", 0)) == 0 and "LastEvaluatedKey" not in page
 
 

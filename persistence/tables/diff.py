@@ -6,9 +6,9 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..mapping import GlobalIndex, Index, LocalIndex, Table
-from .live import _keys_of, _live_billing, _live_ttl, _raw_describe
-from .schema import Billing, Client, Provisioned, _check_declaration, _projection
+from ..model.mapping import GlobalIndex, Index, LocalIndex, Table
+from .live import keys_of, live_billing, live_ttl, raw_describe
+from .schema import Billing, Client, Provisioned, check_declaration, projection_request
 
 ChangeKind = Literal[
     "create_table", "add_index", "remove_index", "replace_index", "billing", "ttl", "recreate_table"
@@ -77,13 +77,13 @@ def _declared_shape(table: Table, index: Index | None, types: MappingABC[str, st
     key_types = tuple((a, types[a]) for a in (pk, sk) if a)
     if index is None:
         return _Shape(pk, sk, key_types)
-    spec = _projection(index.projection, f"{table.name}.{index.name}")
+    spec = projection_request(index.projection, f"{table.name}.{index.name}")
     names = tuple(sorted(spec.get("NonKeyAttributes", ())))
     return _Shape(pk, sk, key_types, (spec["ProjectionType"], names))
 
 
 def _live_shape(spec: MappingABC[str, Any], types: MappingABC[str, str]) -> _Shape:
-    pk, sk = _keys_of(spec["KeySchema"])
+    pk, sk = keys_of(spec["KeySchema"])
     key_types = tuple((a, types.get(a, "?")) for a in (pk, sk) if a)
     projection = spec.get("Projection")
     if projection is None:
@@ -98,8 +98,8 @@ def diff_table(client: Client, table: Table, *, billing: Billing | None = None) 
     Billing is compared only when `billing` is given (the Table does not declare it). Changes
     come in the order `update_table` applies them: removals first, then billing, then additions.
     """
-    _check_declaration(table)
-    raw = _raw_describe(client, table.name)
+    check_declaration(table)
+    raw = raw_describe(client, table.name)
     if raw is None:
         return TableDiff(table.name, (Change("create_table", f"create table {table.name!r}"),))
     declared_types: dict[str, str] = dict(table.attribute_types())
@@ -200,7 +200,7 @@ def _billing_changes(
 ) -> list[Change]:
     if billing is None:
         return []
-    live = _live_billing(raw)
+    live = live_billing(raw)
     if live == billing:
         return []
     return [
@@ -215,7 +215,7 @@ def _billing_text(billing: Billing) -> str:
 
 
 def _ttl_changes(client: Client, table: Table) -> list[Change]:
-    status, attribute = _live_ttl(client, table.name)
+    status, attribute = live_ttl(client, table.name)
     enabled = status in ("ENABLED", "ENABLING")
     want = table.ttl_attribute
     if want is None and not enabled:

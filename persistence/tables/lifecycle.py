@@ -11,10 +11,10 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from ..errors import TableError
-from ..mapping import Table
-from .live import _keys_of, _live_billing_mode, _live_index_specs, _live_ttl, _raw_describe
-from .schema import Billing, Client, KmsEncryption, StreamView, _name, create_table_request
-from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, _waiter, wait_for_active
+from ..model.mapping import Table
+from .live import keys_of, live_billing_mode, live_index_specs, live_ttl, raw_describe
+from .schema import Billing, Client, KmsEncryption, StreamView, create_table_request, table_name_of
+from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, new_waiter, wait_for_active
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def create_table(
         return
     wait_for_active(client, table, timeout=timeout, poll_interval=poll_interval, sleep=sleep)
     if table.ttl_attribute:
-        _set_ttl(client, table.name, table.ttl_attribute, enabled=True)
+        set_ttl(client, table.name, table.ttl_attribute, enabled=True)
 
 
 def delete_table(
@@ -101,7 +101,7 @@ def delete_table(
     sleep: Sleep = time.sleep,
 ) -> bool:
     """Delete the table and its items; False when it did not exist."""
-    name = _name(table)
+    name = table_name_of(table)
     try:
         client.delete_table(TableName=name)
     except ClientError as error:
@@ -110,8 +110,8 @@ def delete_table(
         raise
     log.info("table_delete", extra={"table": name})
     if wait:
-        waiter = _waiter(timeout, poll_interval, sleep)
-        waiter.until(f"table {name!r} to be deleted", lambda: _raw_describe(client, name) is None)
+        waiter = new_waiter(timeout, poll_interval, sleep)
+        waiter.until(f"table {name!r} to be deleted", lambda: raw_describe(client, name) is None)
     return True
 
 
@@ -132,7 +132,7 @@ def ensure_table(
     An existing table is otherwise left as it is; `diff_table`/`update_table` change it.
     """
     timing: dict[str, Any] = {"timeout": timeout, "poll_interval": poll_interval, "sleep": sleep}
-    if _raw_describe(client, table.name) is None:
+    if raw_describe(client, table.name) is None:
         try:
             create_table(client, table, billing, stream, tags, encryption, **timing)
         except TableError as error:
@@ -143,18 +143,18 @@ def ensure_table(
     else:
         wait_for_active(client, table, **timing)
     if table.ttl_attribute:
-        status, attribute = _live_ttl(client, table.name)
+        status, attribute = live_ttl(client, table.name)
         if status not in ("ENABLED", "ENABLING") or attribute != table.ttl_attribute:
             if status in ("ENABLED", "ENABLING"):
                 raise TableError(
                     f"table {table.name!r} has TTL on {attribute!r}, declared "
                     f"{table.ttl_attribute!r}; run update_table (CLI: `tables update`) to switch it"
                 )
-            _set_ttl(client, table.name, table.ttl_attribute, enabled=True)
+            set_ttl(client, table.name, table.ttl_attribute, enabled=True)
     return describe_table(client, table)
 
 
-def _set_ttl(client: Client, name: str, attribute: str, *, enabled: bool) -> None:
+def set_ttl(client: Client, name: str, attribute: str, *, enabled: bool) -> None:
     client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": enabled, "AttributeName": attribute}
     )
@@ -163,17 +163,17 @@ def _set_ttl(client: Client, name: str, attribute: str, *, enabled: bool) -> Non
 
 def describe_table(client: Client, table: Table | str) -> TableDescription:
     """A typed summary of the live table (TableError when it does not exist)."""
-    name = _name(table)
-    raw = _raw_describe(client, name)
+    name = table_name_of(table)
+    raw = raw_describe(client, name)
     if raw is None:
         raise TableError(
             f"table {name!r} does not exist; create it with ensure_table "
             "(CLI: `python -m persistence tables ensure MODULE`)"
         )
-    ttl_status, ttl_attribute = _live_ttl(client, name)
-    pk, sk = _keys_of(raw["KeySchema"])
+    ttl_status, ttl_attribute = live_ttl(client, name)
+    pk, sk = keys_of(raw["KeySchema"])
     throughput = raw.get("ProvisionedThroughput") or {}
-    billing = _live_billing_mode(raw)
+    billing = live_billing_mode(raw)
     stream = raw.get("StreamSpecification") or {}
     return TableDescription(
         name=name,
@@ -185,7 +185,7 @@ def describe_table(client: Client, table: Table | str) -> TableDescription:
         billing=billing,
         read_capacity=throughput.get("ReadCapacityUnits") if billing == "PROVISIONED" else None,
         write_capacity=throughput.get("WriteCapacityUnits") if billing == "PROVISIONED" else None,
-        indexes=tuple(_describe_index(i, kind) for i, kind in _live_index_specs(raw)),
+        indexes=tuple(_describe_index(i, kind) for i, kind in live_index_specs(raw)),
         ttl_attribute=ttl_attribute if ttl_status in ("ENABLED", "ENABLING") else None,
         ttl_status=ttl_status,
         stream=stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
@@ -194,7 +194,7 @@ def describe_table(client: Client, table: Table | str) -> TableDescription:
 
 
 def _describe_index(spec: dict[str, Any], kind: Literal["global", "local"]) -> IndexDescription:
-    pk, sk = _keys_of(spec["KeySchema"])
+    pk, sk = keys_of(spec["KeySchema"])
     projection = spec.get("Projection", {})
     return IndexDescription(
         name=spec["IndexName"],

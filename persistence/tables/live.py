@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from .schema import Billing, Client, OnDemand, Provisioned
 
 
-def _raw_describe(client: Client, name: str) -> dict[str, Any] | None:
+def raw_describe(client: Client, name: str) -> dict[str, Any] | None:
     try:
         table: dict[str, Any] = client.describe_table(TableName=name)["Table"]
     except ClientError as error:
@@ -21,18 +21,18 @@ def _raw_describe(client: Client, name: str) -> dict[str, Any] | None:
     return table
 
 
-def _live_ttl(client: Client, name: str) -> tuple[str, str | None]:
+def live_ttl(client: Client, name: str) -> tuple[str, str | None]:
     description = client.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
     return description.get("TimeToLiveStatus", "DISABLED"), description.get("AttributeName")
 
 
-def _keys_of(schema: Sequence[MappingABC[str, str]]) -> tuple[str, str | None]:
+def keys_of(schema: Sequence[MappingABC[str, str]]) -> tuple[str, str | None]:
     pk = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
     sk = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
     return pk, sk
 
 
-def _live_index_specs(
+def live_index_specs(
     raw: MappingABC[str, Any],
 ) -> Iterator[tuple[dict[str, Any], Literal["global", "local"]]]:
     for spec in raw.get("GlobalSecondaryIndexes") or []:
@@ -41,13 +41,13 @@ def _live_index_specs(
         yield spec, "local"
 
 
-def _live_billing_mode(raw: MappingABC[str, Any]) -> str:
+def live_billing_mode(raw: MappingABC[str, Any]) -> str:
     # Tables created before on-demand existed carry no BillingModeSummary: they are provisioned.
     return str((raw.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"))
 
 
-def _live_billing(raw: MappingABC[str, Any]) -> Billing:
-    if _live_billing_mode(raw) == "PAY_PER_REQUEST":
+def live_billing(raw: MappingABC[str, Any]) -> Billing:
+    if live_billing_mode(raw) == "PAY_PER_REQUEST":
         return OnDemand()
     throughput = raw.get("ProvisionedThroughput") or {}
     return Provisioned(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import ValidationError
-from ..mapping import GlobalIndex, LocalIndex, Mapping, Projection, Table
+from ..model.mapping import GlobalIndex, LocalIndex, Mapping, Projection, Table
 
 Client = Any
 
@@ -53,7 +53,7 @@ class KmsEncryption:
     key_id: str | None = None
 
 
-def _name(table: Table | Mapping[Any] | str) -> str:
+def table_name_of(table: Table | Mapping[Any] | str) -> str:
     if isinstance(table, Mapping):
         return table.table.name
     return table if isinstance(table, str) else table.name
@@ -66,7 +66,7 @@ def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]
     return schema
 
 
-def _projection(projection: Projection, where: str) -> dict[str, Any]:
+def projection_request(projection: Projection, where: str) -> dict[str, Any]:
     if projection in ("ALL", "KEYS_ONLY"):
         return {"ProjectionType": projection}
     if isinstance(projection, str):
@@ -80,19 +80,19 @@ def _projection(projection: Projection, where: str) -> dict[str, Any]:
     return {"ProjectionType": "INCLUDE", "NonKeyAttributes": names}
 
 
-def _throughput(billing: Billing) -> dict[str, int]:
+def throughput_request(billing: Billing) -> dict[str, int]:
     assert isinstance(billing, Provisioned)
     return {"ReadCapacityUnits": billing.read, "WriteCapacityUnits": billing.write}
 
 
-def _gsi_request(table: Table, index: GlobalIndex, billing: Billing) -> dict[str, Any]:
+def gsi_request(table: Table, index: GlobalIndex, billing: Billing) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "IndexName": index.name,
         "KeySchema": _key_schema(index.partition_key, index.sort_key),
-        "Projection": _projection(index.projection, f"{table.name}.{index.name}"),
+        "Projection": projection_request(index.projection, f"{table.name}.{index.name}"),
     }
     if isinstance(billing, Provisioned):
-        spec["ProvisionedThroughput"] = _throughput(billing)
+        spec["ProvisionedThroughput"] = throughput_request(billing)
     return spec
 
 
@@ -100,11 +100,11 @@ def _lsi_request(table: Table, index: LocalIndex) -> dict[str, Any]:
     return {
         "IndexName": index.name,
         "KeySchema": _key_schema(table.partition_key, index.sort_key),
-        "Projection": _projection(index.projection, f"{table.name}.{index.name}"),
+        "Projection": projection_request(index.projection, f"{table.name}.{index.name}"),
     }
 
 
-def _check_declaration(table: Table) -> None:
+def check_declaration(table: Table) -> None:
     local = [i for i in table.indexes.values() if isinstance(i, LocalIndex)]
     if len(local) > MAX_LOCAL_INDEXES:
         raise ValidationError(
@@ -131,7 +131,7 @@ def create_table_request(
     encryption: KmsEncryption | None = None,
 ) -> dict[str, Any]:
     """The CreateTable parameters for a declared table (also the base of the CloudFormation)."""
-    _check_declaration(table)
+    check_declaration(table)
     billing = billing or OnDemand()
     types = table.attribute_types()
     request: dict[str, Any] = {
@@ -143,13 +143,11 @@ def create_table_request(
     }
     if isinstance(billing, Provisioned):
         request["BillingMode"] = "PROVISIONED"
-        request["ProvisionedThroughput"] = _throughput(billing)
+        request["ProvisionedThroughput"] = throughput_request(billing)
     else:
         request["BillingMode"] = "PAY_PER_REQUEST"
     gsis = [
-        _gsi_request(table, i, billing)
-        for i in table.indexes.values()
-        if isinstance(i, GlobalIndex)
+        gsi_request(table, i, billing) for i in table.indexes.values() if isinstance(i, GlobalIndex)
     ]
     lsis = [_lsi_request(table, i) for i in table.indexes.values() if isinstance(i, LocalIndex)]
     if gsis:

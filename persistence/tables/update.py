@@ -10,12 +10,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import TableError
-from ..mapping import GlobalIndex, Mapping, Table
+from ..model.mapping import GlobalIndex, Mapping, Table
 from .diff import Change, TableDiff, diff_table
-from .lifecycle import _set_ttl, create_table, ensure_table
-from .live import _live_billing, _live_index_specs, _live_ttl, _raw_describe
-from .schema import Billing, Client, OnDemand, _gsi_request, _throughput, tables_of
-from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, _is_active, _Waiter, _waiter
+from .lifecycle import create_table, ensure_table, set_ttl
+from .live import live_billing, live_index_specs, live_ttl, raw_describe
+from .schema import Billing, Client, OnDemand, gsi_request, tables_of, throughput_request
+from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, Sleep, Waiter, is_active, new_waiter
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def update_table(
     if diff.errors:
         reasons = "; ".join(c.description for c in diff.errors)
         raise TableError(f"table {table.name!r} cannot be updated in place: {reasons}")
-    waiter = _waiter(timeout, poll_interval, sleep)
+    waiter = new_waiter(timeout, poll_interval, sleep)
     applied: list[Change] = []
     for change in diff.changes:
         if change.destructive and not prune:
@@ -55,7 +55,7 @@ def update_table(
 
 
 def _apply(
-    client: Client, table: Table, change: Change, billing: Billing | None, waiter: _Waiter
+    client: Client, table: Table, change: Change, billing: Billing | None, waiter: Waiter
 ) -> None:
     log.info(
         "table_update",
@@ -88,7 +88,7 @@ def _apply(
 
 
 def _require_active(client: Client, table: Table) -> dict[str, Any]:
-    raw = _raw_describe(client, table.name)
+    raw = raw_describe(client, table.name)
     if raw is None:
         raise TableError(f"table {table.name!r} disappeared during the update")
     return raw
@@ -97,7 +97,7 @@ def _require_active(client: Client, table: Table) -> dict[str, Any]:
 def _update_call(
     client: Client,
     table: Table,
-    waiter: _Waiter,
+    waiter: Waiter,
     what: str,
     gone_index: str | None = None,
     **kw: Any,
@@ -106,15 +106,15 @@ def _update_call(
     name = table.name
     waiter.until(
         f"table {name!r} to be ACTIVE before {what}",
-        lambda: _is_active(_raw_describe(client, name)),
+        lambda: is_active(raw_describe(client, name)),
     )
     client.update_table(TableName=name, **kw)
     waiter.until(
-        f"{what} on table {name!r}", lambda: _is_active(_raw_describe(client, name), gone_index)
+        f"{what} on table {name!r}", lambda: is_active(raw_describe(client, name), gone_index)
     )
 
 
-def _delete_index(client: Client, table: Table, index: str, waiter: _Waiter) -> None:
+def _delete_index(client: Client, table: Table, index: str, waiter: Waiter) -> None:
     _update_call(
         client,
         table,
@@ -126,12 +126,12 @@ def _delete_index(client: Client, table: Table, index: str, waiter: _Waiter) -> 
 
 
 def _create_index(
-    client: Client, table: Table, index_name: str, billing: Billing | None, waiter: _Waiter
+    client: Client, table: Table, index_name: str, billing: Billing | None, waiter: Waiter
 ) -> None:
     index = table.indexes[index_name]
     assert isinstance(index, GlobalIndex)
     raw = _require_active(client, table)
-    spec = _gsi_request(table, index, billing or _live_billing(raw))
+    spec = gsi_request(table, index, billing or live_billing(raw))
     _update_call(
         client,
         table,
@@ -150,7 +150,7 @@ def _definitions_after_create(
     live = {d["AttributeName"]: d["AttributeType"] for d in raw.get("AttributeDefinitions", [])}
     declared = table.attribute_types()
     used: dict[str, str] = {}
-    specs = [raw, *(s for s, _ in _live_index_specs(raw))]
+    specs = [raw, *(s for s, _ in live_index_specs(raw))]
     for spec in specs:
         for key in spec["KeySchema"]:
             used[key["AttributeName"]] = live.get(key["AttributeName"], "S")
@@ -160,13 +160,18 @@ def _definitions_after_create(
     return [{"AttributeName": a, "AttributeType": t} for a, t in used.items()]
 
 
-def _update_billing(client: Client, table: Table, billing: Billing, waiter: _Waiter) -> None:
+def _update_billing(client: Client, table: Table, billing: Billing, waiter: Waiter) -> None:
     if isinstance(billing, OnDemand):
         _update_call(client, table, waiter, "switching billing", BillingMode="PAY_PER_REQUEST")
         return
     raw = _require_active(client, table)
     gsi_updates = [
-        {"Update": {"IndexName": s["IndexName"], "ProvisionedThroughput": _throughput(billing)}}
+        {
+            "Update": {
+                "IndexName": s["IndexName"],
+                "ProvisionedThroughput": throughput_request(billing),
+            }
+        }
         for s in raw.get("GlobalSecondaryIndexes") or []
     ]
     extra: dict[str, Any] = {"GlobalSecondaryIndexUpdates": gsi_updates} if gsi_updates else {}
@@ -176,18 +181,18 @@ def _update_billing(client: Client, table: Table, billing: Billing, waiter: _Wai
         waiter,
         "switching billing",
         BillingMode="PROVISIONED",
-        ProvisionedThroughput=_throughput(billing),
+        ProvisionedThroughput=throughput_request(billing),
         **extra,
     )
 
 
 def _update_ttl(client: Client, table: Table) -> None:
-    status, attribute = _live_ttl(client, table.name)
+    status, attribute = live_ttl(client, table.name)
     if status in ("ENABLED", "ENABLING") and attribute and attribute != table.ttl_attribute:
-        _set_ttl(client, table.name, attribute, enabled=False)
+        set_ttl(client, table.name, attribute, enabled=False)
     if table.ttl_attribute:
         try:
-            _set_ttl(client, table.name, table.ttl_attribute, enabled=True)
+            set_ttl(client, table.name, table.ttl_attribute, enabled=True)
         except ClientError as error:
             raise TableError(
                 f"TTL on table {table.name!r} could not be switched to {table.ttl_attribute!r} "

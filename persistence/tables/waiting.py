@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TableError, ValidationError
-from ..mapping import Table
-from .live import _raw_describe
-from .schema import Client, _name
+from ..model.mapping import Table
+from .live import raw_describe
+from .schema import Client, table_name_of
 
 Sleep = Callable[[float], None]
 
@@ -23,7 +23,7 @@ MAX_POLL_INTERVAL = 20.0  # the interval botocore's own table waiters use
 
 
 @dataclass(frozen=True)
-class _Waiter:
+class Waiter:
     timeout: float
     interval: float
     sleep: Sleep
@@ -46,13 +46,13 @@ class _Waiter:
             delay = min(delay * 1.5, max(self.interval, MAX_POLL_INTERVAL))
 
 
-def _waiter(timeout: float, poll_interval: float, sleep: Sleep) -> _Waiter:
+def new_waiter(timeout: float, poll_interval: float, sleep: Sleep) -> Waiter:
     if timeout < 0 or poll_interval <= 0:
         raise ValidationError("timeout must be >= 0 and poll_interval > 0")
-    return _Waiter(timeout, poll_interval, sleep)
+    return Waiter(timeout, poll_interval, sleep)
 
 
-def _is_active(raw: dict[str, Any] | None, gone_index: str | None = None) -> bool:
+def is_active(raw: dict[str, Any] | None, gone_index: str | None = None) -> bool:
     if raw is None or raw.get("TableStatus") != "ACTIVE":
         return False
     for gsi in raw.get("GlobalSecondaryIndexes") or []:
@@ -70,8 +70,6 @@ def wait_for_active(
     sleep: Sleep = time.sleep,
 ) -> None:
     """Wait until the table and every global index are ACTIVE (TableError on timeout)."""
-    name = _name(table)
-    waiter = _waiter(timeout, poll_interval, sleep)
-    waiter.until(
-        f"table {name!r} to become ACTIVE", lambda: _is_active(_raw_describe(client, name))
-    )
+    name = table_name_of(table)
+    waiter = new_waiter(timeout, poll_interval, sleep)
+    waiter.until(f"table {name!r} to become ACTIVE", lambda: is_active(raw_describe(client, name)))

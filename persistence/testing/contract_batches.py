@@ -18,9 +18,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from .. import errors
-from ..dynamodb.backend import DynamoDBBackend
-from ..repository import Repository
-from ..retry import Backoff
+from ..backends.dynamodb.backend import DynamoDBBackend
+from ..runtime.retry import Backoff
+from ..session.repository import Repository
 from . import faults
 from .faults import Fault, FaultPlan, FaultyBackend
 from .harness import SECRET, DynamoDBHarness, Harness, MemoryHarness

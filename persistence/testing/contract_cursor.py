@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from .. import errors
-from ..specification import attr
+from ..query.specification import attr
 from .harness import Harness
 from .models import ACCOUNTS, Account
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from .. import errors
-from ..actions import Meaning, Put
-from ..specification import attr
+from ..backends.actions import Meaning, Put
+from ..query.specification import attr
 from .harness import Harness
 from .models import ACCOUNTS, GADGETS, THINGS, Account, Gadget, Thing
 

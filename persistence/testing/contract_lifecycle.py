@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 
 from .. import errors
-from ..events import MessageBus
-from ..outbox import Outbox
-from ..retry import RetryPolicy
-from ..specification import attr
-from ..unit_of_work import UnitOfWork
+from ..messaging.bus import MessageBus
+from ..messaging.outbox import Outbox
+from ..query.specification import attr
+from ..runtime.retry import RetryPolicy
+from ..session.unit_of_work import UnitOfWork
 from . import faults
 from .faults import FaultPlan, FaultyBackend
 from .harness import SECRET, DynamoDBHarness, Harness, MemoryHarness

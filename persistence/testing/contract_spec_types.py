@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .. import errors
-from ..specification import Spec, attr
+from ..query.specification import Spec, attr
 from .harness import Harness
 from .models import GADGETS, SESSIONS, Address, Color, Gadget, Session
 

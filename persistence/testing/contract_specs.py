@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from .. import errors
-from ..mapping import Mapping, Table
-from ..specification import Spec, attr
+from ..model.mapping import Mapping, Table
+from ..query.specification import Spec, attr
 from .harness import Harness
 
 

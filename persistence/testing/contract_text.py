@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from .. import errors
-from ..specification import attr
+from ..query.specification import attr
 from .harness import Harness
 from .models import ACCOUNTS, GADGETS, Account, Address, Gadget, Order
 
@@ -113,7 +113,7 @@ class TextContract:
     def test_an_outbox_event_without_utf8_is_refused_with_its_change(
         self, harness: Harness
     ) -> None:
-        from ..outbox import Outbox
+        from ..messaging.outbox import Outbox
         from .models import BANK, Deposited
 
         account = Account("a1", "alice")

@@ -38,10 +38,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-from ..actions import Action, Delete, Put, Update
-from ..backend import Backend, BatchRequests, Cancelled, RawReason, ReadResult
-from ..marshal import Item, Wire
-from ..planner import Plan
+from ..backends.actions import Action, Delete, Put, Update
+from ..backends.base import Backend, BatchRequests, Cancelled, RawReason, ReadResult
+from ..model.marshal import Item, Wire
+from ..query.planner import Plan
 
 Kind = Literal[
     "throttle", "server_error", "connection_error", "lost_response", "unprocessed", "cancel"

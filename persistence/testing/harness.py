@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
-from ..mapping import Mapping, Table
-from ..memory.store import InMemoryStore
-from ..memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
-from ..repository import Repository
-from ..unit_of_work import UnitOfWork
+from ..backends.dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
+from ..backends.memory.store import InMemoryStore
+from ..backends.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
+from ..model.mapping import Mapping, Table
+from ..session.repository import Repository
+from ..session.unit_of_work import UnitOfWork
 
 SECRET = "contract-suite-secret"
 

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..keys import Key
-from ..mapping import GlobalIndex, LocalIndex, Mapping, Table
+from ..model.keys import Key
+from ..model.mapping import GlobalIndex, LocalIndex, Mapping, Table
 
 
 @dataclass

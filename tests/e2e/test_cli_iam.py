@@ -20,7 +20,7 @@ import pytest
 
 from persistence import attr, cli
 from persistence import tables as ops
-from persistence.dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
+from persistence.backends.dynamodb.unit_of_work import DynamoDBRepository, DynamoDBUnitOfWork
 from persistence.iam import OPERATIONS, deployment_policy, iam_policy, required
 from persistence.lambda_runtime import prewarm
 from persistence.tables import create_table

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from persistence import tables as ops
-from persistence.mapping import GlobalIndex, Table
+from persistence.model.mapping import GlobalIndex, Table
 from persistence.testing.moto_server import MotoServer
 from tests import fixtures_tables as fixtures
 

@@ -22,9 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persistence import tables as table_ops
-from persistence.actions import Delete, Put
-from persistence.backend import BatchRequests
-from persistence.dynamodb.backend import DynamoDBBackend
+from persistence.backends.actions import Delete, Put
+from persistence.backends.base import BatchRequests
+from persistence.backends.dynamodb.backend import DynamoDBBackend
+from persistence.backends.memory.store import InMemoryStore
 from persistence.errors import (
     BatchIncomplete,
     ConcurrencyConflict,
@@ -33,14 +34,13 @@ from persistence.errors import (
     NotFound,
     ValidationError,
 )
-from persistence.keys import Key
-from persistence.mapping import GlobalIndex, LocalIndex, Mapping, Table
-from persistence.memory.store import InMemoryStore
+from persistence.model.keys import Key
+from persistence.model.mapping import GlobalIndex, LocalIndex, Mapping, Table
+from persistence.query.specification import attr
 from persistence.repository import Repository
 from persistence.retry import Backoff
-from persistence.specification import attr
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.testing.harness import capture
-from persistence.unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -667,7 +667,7 @@ def test_store_refuses_what_batch_write_item_refuses() -> None:
 
 
 def _meaning() -> Any:
-    from persistence.actions import Meaning
+    from persistence.backends.actions import Meaning
 
     return Meaning("Account", {}, "put")
 

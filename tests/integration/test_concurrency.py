@@ -15,15 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from persistence.dynamodb.unit_of_work import DynamoDBUnitOfWork
-from persistence.memory.store import InMemoryStore
-from persistence.memory.unit_of_work import InMemoryUnitOfWork
+from persistence.backends.dynamodb.unit_of_work import DynamoDBUnitOfWork
+from persistence.backends.memory.store import InMemoryStore
+from persistence.backends.memory.unit_of_work import InMemoryUnitOfWork
 from persistence.retry import Backoff, retry_on_conflict
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.tables import create_table
 from persistence.testing.harness import SECRET
 from persistence.testing.models import ACCOUNTS, BANK, Account
 from persistence.testing.moto_server import MotoServer
-from persistence.unit_of_work import UnitOfWork
 
 THREADS = 8
 PROCESSES = 4

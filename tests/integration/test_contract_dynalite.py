@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from persistence.dynamodb.backend import DynamoDBBackend
-from persistence.mapping import Mapping, Table
+from persistence.backends.dynamodb.backend import DynamoDBBackend
+from persistence.model.mapping import Mapping, Table
 from persistence.repository import Repository
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.tables import create_table_request
-from persistence.testing import contract
+from persistence.testing import seeding
 from persistence.testing.contract import (
     DerivedValuesContract,
     MarshallingContract,
@@ -33,7 +34,6 @@ from persistence.testing.contract import (
 )
 from persistence.testing.harness import SECRET, Harness, record_requests
 from persistence.testing.models import ALL_MAPPINGS, ALL_TABLES, Order
-from persistence.unit_of_work import UnitOfWork
 
 ENDPOINT = os.environ.get("DYNALITE_ENDPOINT")
 # Without the server tests/conftest.py deselects this module (one summary line); the skip is
@@ -148,8 +148,8 @@ class TestDynalite(
         # The contract seeds read tests with one commit of many adds; without transactions the
         # same data is seeded one add per commit. Only set-up changes: every read, and every
         # assertion about it, runs as written.
-        monkeypatch.setattr(contract, "_open", _open_one_by_one)
-        monkeypatch.setattr(contract, "_orders", _orders_one_by_one)
+        monkeypatch.setattr(seeding, "open_accounts", _open_one_by_one)
+        monkeypatch.setattr(seeding, "place_orders", _orders_one_by_one)
 
     @pytest.fixture
     def harness(self) -> Iterator[Harness]:

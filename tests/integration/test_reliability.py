@@ -25,19 +25,19 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from persistence import errors
-from persistence.dynamodb.backend import DynamoDBBackend
+from persistence.backends.dynamodb.backend import DynamoDBBackend
+from persistence.backends.memory.store import InMemoryStore
 from persistence.lambda_runtime import Deadline
-from persistence.memory.store import InMemoryStore
-from persistence.outbox import Outbox
+from persistence.messaging.outbox import Outbox
 from persistence.repository import Repository
 from persistence.retry import Backoff, RetryPolicy, retry_on_conflict
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.tables import create_table
 from persistence.testing import faults
 from persistence.testing.faults import FaultPlan, FaultyBackend
 from persistence.testing.harness import SECRET
 from persistence.testing.models import ACCOUNTS, ALL_MAPPINGS, ALL_TABLES, BANK, Account, Deposited
 from persistence.testing.moto_server import MotoServer
-from persistence.unit_of_work import UnitOfWork
 
 TWI = "TransactWriteItems"
 FAST = RetryPolicy(attempts=4, base=0.001, cap=0.004)

@@ -14,8 +14,8 @@ import pytest
 
 from persistence import tables as ops
 from persistence.errors import BatchIncomplete, TableError
-from persistence.keys import Key
-from persistence.mapping import GlobalIndex, LocalIndex, Mapping, Table
+from persistence.model.keys import Key
+from persistence.model.mapping import GlobalIndex, LocalIndex, Mapping, Table
 from persistence.retry import Backoff
 from persistence.testing.harness import capture
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import persistence as p
-from persistence.specification import Spec
+from persistence.query.specification import Spec
 
 
 @dataclass

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persistence import attr, errors, limits
-from persistence.actions import AddValue, Remove, SetValue
-from persistence.dynamodb.expressions import ExpressionBuilder
-from persistence.marshal import Wire
-from persistence.specification import Spec
+from persistence.backends.actions import AddValue, Remove, SetValue, update_expression
+from persistence.model.marshal import Wire
+from persistence.query.expressions import ExpressionBuilder
+from persistence.query.specification import Spec
 from persistence.testing.harness import DynamoDBHarness, Harness, MemoryHarness
 from persistence.testing.models import (
     ACCOUNTS,
@@ -175,7 +175,7 @@ def test_update_expressions_keep_every_name_and_value_in_placeholders(
     for i, (name, value) in enumerate(pairs):
         clause = [SetValue((name,), {"S": value}), Remove((name, i)), AddValue((name,), {"N": "1"})]
         clauses.append(clause[i % 3])
-    expression = builder.update(clauses)
+    expression = update_expression(builder, clauses)
     _assert_only_syntax(expression)
     assert set(builder.names.values()) == {name for name, _ in pairs}
     projection = builder.projection([(name,) for name, _ in pairs])

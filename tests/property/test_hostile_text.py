@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from persistence import attr
 from persistence.errors import InvalidCursor, PersistenceError, ValidationError
-from persistence.mapping import Mapping
-from persistence.outbox import Outbox
+from persistence.messaging.outbox import Outbox
+from persistence.model.mapping import Mapping
 from persistence.testing.harness import DynamoDBHarness, Harness, MemoryHarness
 from persistence.testing.models import (
     ACCOUNTS,

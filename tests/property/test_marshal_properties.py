@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import persistence as p
-from persistence.marshal import from_wire, to_wire
+from persistence.model.marshal import from_wire, to_wire
 from persistence.testing.models import GADGETS, Address, Color, Gadget
 from persistence.validation import item_size
 

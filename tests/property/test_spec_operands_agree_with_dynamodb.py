@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import persistence as p
-from persistence.specification import Spec
+from persistence.query.specification import Spec
 
 from .strategies import PROBES, Probe, leaf_specs, probes, small_int
 

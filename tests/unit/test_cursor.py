@@ -15,10 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from persistence import attr, cursor, errors
-from persistence.cursor import CursorSigner
-from persistence.memory.store import InMemoryStore
-from persistence.memory.unit_of_work import InMemoryRepository
+from persistence import attr, errors
+from persistence.backends.memory.store import InMemoryStore
+from persistence.backends.memory.unit_of_work import InMemoryRepository
+from persistence.query import cursor
+from persistence.query.cursor import CursorSigner
 from persistence.repository import Repository
 from persistence.testing.models import ORDERS, Order
 
@@ -290,7 +291,7 @@ def test_the_missing_secret_warning_comes_with_the_first_cursor_only(
 
     def logged() -> list[tuple[str, str]]:
         events = [
-            (r.levelname, r.getMessage()) for r in caplog.records if r.name == cursor.__name__
+            (r.levelname, r.getMessage()) for r in caplog.records if r.name == cursor.log.name
         ]
         caplog.clear()
         return events

@@ -17,7 +17,7 @@ import pytest
 
 import persistence as p
 from persistence import numbers
-from persistence.marshal import from_wire, to_wire
+from persistence.model.marshal import from_wire, to_wire
 from persistence.testing.models import GADGETS, TALLIES, Address, Gadget, Tally
 from persistence.validation import number_text
 

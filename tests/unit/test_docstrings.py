@@ -26,7 +26,7 @@ REFERENCE = ROOT / "docs" / "reference"
 
 PUBLIC_MODULES = [
     "persistence",
-    "persistence.backend",
+    "persistence.backends.base",
     "persistence.containers",
     "persistence.iam",
     "persistence.lambda_runtime",

@@ -6,8 +6,8 @@ import functools
 from typing import Any
 
 import persistence as p
-from persistence.actions import Delete, Meaning, Put
-from persistence.dynamodb.backend import DynamoDBBackend
+from persistence.backends.actions import Delete, Meaning, Put
+from persistence.backends.dynamodb.backend import DynamoDBBackend
 
 
 class EchoingClient:
@@ -70,7 +70,7 @@ def _client_error(code: str, message: str, status: int = 400, **extra: Any) -> A
 
 
 def _update() -> Any:
-    from persistence.actions import Remove, Update
+    from persistence.backends.actions import Remove, Update
 
     return Update(
         "t",
@@ -104,7 +104,7 @@ def test_a_validation_exception_is_a_validation_error_with_dynamodb_s_message() 
 def test_a_transaction_cancelled_for_an_invalid_action_is_a_validation_error() -> None:
     import pytest
 
-    from persistence.backend import Cancelled
+    from persistence.backends.base import Cancelled
 
     message = "The document path provided in the update expression is invalid for update"
     reasons = [{"Code": "None"}, {"Code": "ValidationError", "Message": message}]

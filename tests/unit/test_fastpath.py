@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ChecksumError, ClientError, ParamValidationError
 
 import persistence as p
-from persistence.dynamodb import fastpath
+from persistence.backends.dynamodb import fastpath
 
 
 class _Raw:

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import persistence as p
-from persistence.actions import Meaning, Put
-from persistence.dynamodb.expressions import ExpressionBuilder
-from persistence.keys import Template
-from persistence.planner import plan
+from persistence.backends.actions import Meaning, Put
+from persistence.model.keys import Template
+from persistence.query.expressions import ExpressionBuilder
+from persistence.query.planner import plan
 
 attr = p.attr
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 import persistence as p
-from persistence import cursor
-from persistence.memory.store import InMemoryStore
+from persistence.backends.memory.store import InMemoryStore
+from persistence.query import cursor
 from persistence.retry import RetryPolicy
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.testing import faults
 from persistence.testing.faults import FaultPlan, FaultyBackend
 from persistence.testing.models import ACCOUNTS, Account, Deposited
-from persistence.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,16 +10,17 @@ from decimal import Decimal
 
 import pytest
 
-from persistence import attr, cursor
-from persistence.events import MessageBus
-from persistence.memory.store import InMemoryStore
-from persistence.outbox import Outbox
+from persistence import attr
+from persistence.backends.memory.store import InMemoryStore
+from persistence.messaging.bus import MessageBus
+from persistence.messaging.outbox import Outbox
+from persistence.query import cursor
 from persistence.repository import Repository
 from persistence.retry import Backoff, RetryPolicy
+from persistence.session.unit_of_work import UnitOfWork
 from persistence.testing import faults
 from persistence.testing.faults import FaultPlan, FaultyBackend
 from persistence.testing.models import ACCOUNTS, ALL_MAPPINGS, BANK, Account, Deposited
-from persistence.unit_of_work import UnitOfWork
 
 CURSOR_SECRET = "cursor-secret-9f8e7d"
 ENV_SECRET = "env-secret-1a2b3c"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import persistence as p
-from persistence.marshal import class_converter
+from persistence.model.marshal import class_converter
 
 THREADS = 16
 ROUNDS = 300

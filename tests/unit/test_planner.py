@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 import persistence as p
-from persistence.dynamodb.expressions import ExpressionBuilder
-from persistence.planner import plan
+from persistence.query.expressions import ExpressionBuilder
+from persistence.query.planner import plan
 from persistence.testing.models import ACCOUNTS, ORDERS
 
 attr = p.attr

@@ -14,7 +14,7 @@ from botocore.exceptions import (
 )
 
 from persistence import errors
-from persistence.backend import Cancelled, RawReason
+from persistence.backends.base import Cancelled, RawReason
 from persistence.lambda_runtime import Deadline
 from persistence.retry import (
     TOKEN_WINDOW_SECONDS,

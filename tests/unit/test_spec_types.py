@@ -15,8 +15,9 @@ import pytest
 
 import persistence as p
 from persistence.errors import ValidationError
-from persistence.marshal import register_converter
-from persistence.specification import Spec, attr, validate_against
+from persistence.model.marshal import register_converter
+from persistence.query.spec_types import validate_against
+from persistence.query.specification import Spec, attr
 
 
 class Level(enum.IntEnum):

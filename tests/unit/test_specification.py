@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import persistence as p
-from persistence.dynamodb.expressions import ExpressionBuilder
-from persistence.planner import plan
-from persistence.specification import (
+from persistence.query.expressions import ExpressionBuilder
+from persistence.query.planner import plan
+from persistence.query.specification import (
     Between,
     Comparison,
     Contains,

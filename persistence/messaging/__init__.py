@@ -1,0 +1,1 @@
+"""The messaging layer: the message bus, the transactional outbox and the event codec."""

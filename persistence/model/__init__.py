@@ -1,0 +1,1 @@
+"""The model layer: how aggregates are stored (tables, mappings, key templates, marshalling)."""

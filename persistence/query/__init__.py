@@ -1,0 +1,1 @@
+"""The query layer: Specifications, the expression compiler, the planner, cursors, projections."""

@@ -1,0 +1,1 @@
+"""The runtime layer: retries with backoff and running on AWS Lambda."""

@@ -1,0 +1,1 @@
+"""The session layer: units of work (identity map, commit) and repositories."""

@@ -1,0 +1,2 @@
+"""The write layer: stamps, diffs, cancellation errors, the update builder, single and batch
+writes."""

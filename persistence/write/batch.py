@@ -1,0 +1,208 @@
+"""BatchWriteItem without losing items: chunks of 25, retries, and an exact report.
+
+Every request is validated before the first one is sent (nothing is written on bad input).
+Each chunk gets `backoff.attempts` calls, with bounded exponential backoff and full jitter
+between them (`persistence.retry.Backoff`). A call is retried for what DynamoDB left unprocessed,
+and for a failure that may pass (`persistence.retry.is_transient`: throttling, 5xx, a connection
+error or timeout, once botocore's own retries are spent). When a chunk is still not written
+after its last attempt, the batch stops and raises `BatchIncomplete`, chained (`from`) to the
+last error if there was one. `BatchIncomplete.unprocessed` lists, as the caller's own objects
+(the aggregates given to `put_many`, the key dicts given to `delete_many`), that chunk's
+requests not written followed by everything never sent: what was written and what is listed
+are together exactly the input, and never overlap. (One caveat DynamoDB imposes: when the
+connection drops after the server applied a call, the listed requests may have been written;
+puts and deletes are idempotent, so writing them again is safe.)
+
+A failure that will not pass (a refused request, a missing table, access denied) is not
+retried. Before anything was written it propagates unchanged, as any AWS error does; once part
+of the batch is written it raises `BatchIncomplete` as above, so the caller still learns what
+is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import limits
+from ..backends.actions import Delete, Meaning, Put
+from ..backends.base import Backend
+from ..errors import BatchIncomplete, ValidationError
+from ..model.keyid import key_id
+from ..model.mapping import Mapping
+from ..runtime.retry import Backoff, error_code, is_transient
+from .stamps import checked_item, new_item_assign
+
+# The logger keeps the name it had before the modules moved into layers (docs/api.md).
+log = logging.getLogger("persistence.batch")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One write of a batch and what the caller knows it by (an aggregate or a key dict)."""
+
+    action: Put | Delete
+    origin: Any
+
+
+def check_unique(requests: Sequence[Request], what: str) -> None:
+    """DynamoDB refuses a BatchWriteItem naming one key twice; across chunks the outcome would
+    depend on retry order, so one key appears at most once in the whole batch."""
+    seen: dict[tuple[Any, ...], Any] = {}
+    for request in requests:
+        ident = key_id(request.action.key)
+        if ident in seen:
+            raise ValidationError(
+                f"{what}: the key {request.action.meaning.key} appears twice in one batch; "
+                "DynamoDB refuses duplicate keys in a BatchWriteItem: de-duplicate the input"
+            )
+        seen[ident] = request.origin
+
+
+def write_batch(
+    backend: Backend,
+    table: str,
+    requests: Sequence[Request],
+    *,
+    backoff: Backoff,
+    progress: Progress | None = None,
+) -> None:
+    """Send `requests` (already validated) in chunks of 25; raise BatchIncomplete with the
+    origins of everything not written when a chunk cannot be written (see the module's doc)."""
+    total = len(requests)
+    written = [0]
+
+    def on_written(n: int) -> None:
+        written[0] += n
+        if n and progress is not None:
+            progress(written[0], total)
+
+    for start in range(0, total, limits.MAX_BATCH_WRITE):
+        chunk = list(requests[start : start + limits.MAX_BATCH_WRITE])
+        left, error = _write_chunk(backend, table, chunk, backoff, on_written)
+        if not left:
+            continue
+        if error is not None and not is_transient(error) and written[0] == 0:
+            raise error
+        never_sent = requests[start + len(chunk) :]
+        why = (
+            f"still unprocessed after {backoff.attempts} attempts"
+            if error is None
+            else f"not written: the last attempt failed with {error_code(error)}"
+        )
+        raise BatchIncomplete(
+            f"BatchWriteItem on {table!r}: {len(left)} requests {why}, and {len(never_sent)} "
+            f"not sent; {written[0]} of {total} were written. `unprocessed` lists the others; "
+            "retry them later (throttling: raise capacity or slow down)",
+            [r.origin for r in left] + [r.origin for r in never_sent],
+        ) from error
+
+
+def _write_chunk(
+    backend: Backend,
+    table: str,
+    chunk: list[Request],
+    backoff: Backoff,
+    on_written: Callable[[int], None],
+) -> tuple[list[Request], Exception | None]:
+    """Write one chunk, retrying what is unprocessed and transient failures; returns the
+    requests never written, and the error of the last attempt if it failed."""
+    pending = chunk
+    error: Exception | None = None
+    for attempt in range(backoff.attempts):
+        if attempt:
+            backoff.wait(attempt - 1)
+        by_action = {id(r.action): r for r in pending}
+        try:
+            unprocessed = backend.batch_write({table: [r.action for r in pending]}).get(table, [])
+        except Exception as exc:  # what batch_write raises is the backend's, and varies
+            error = exc
+            if not is_transient(exc):
+                return pending, exc
+            log.debug(
+                "batch_write_error",
+                extra={"table": table, "error": error_code(exc), "attempt": attempt},
+            )
+            continue
+        error = None
+        left = [by_action[id(a)] for a in unprocessed if id(a) in by_action]
+        if len(left) != len(unprocessed):
+            raise AssertionError("the backend returned requests that were not sent")
+        on_written(len(pending) - len(left))
+        if not left:
+            return [], None
+        log.debug(
+            "batch_write_retry",
+            extra={"table": table, "unprocessed": len(left), "attempt": attempt},
+        )
+        pending = left
+    return pending, error
+
+
+def put_requests(mapping: Mapping[Any], aggregates: Iterable[Any], now: datetime) -> list[Request]:
+    """Validated Puts, stamped like an add (created_at when missing, updated_at, version + 1).
+
+    BatchWriteItem takes no conditions, so these replace whatever is stored under the key.
+    """
+    requests: list[Request] = []
+    for aggregate in aggregates:
+        assign = new_item_assign(mapping, aggregate, now)
+        item = checked_item(mapping, aggregate, assign)
+        key = {a: item[a] for a in mapping.table.key_attributes()}
+        meaning = Meaning(mapping.name, mapping.key_fields_of(aggregate), "put")
+        requests.append(
+            Request(Put(mapping.table.name, item, None, meaning, key), (aggregate, assign))
+        )
+    return requests
+
+
+def put_all(
+    backend: Backend,
+    mapping: Mapping[Any],
+    aggregates: Iterable[Any],
+    *,
+    backoff: Backoff,
+    progress: Progress | None,
+) -> None:
+    requests = put_requests(mapping, aggregates, datetime.now(UTC))
+    check_unique(requests, f"{mapping.name} put_many")
+    try:
+        write_batch(backend, mapping.table.name, requests, backoff=backoff, progress=progress)
+    except BatchIncomplete as incomplete:
+        failed = {id(origin) for origin in incomplete.unprocessed}
+        _assign([r for r in requests if id(r.origin) not in failed])
+        incomplete.unprocessed[:] = [aggregate for aggregate, _ in incomplete.unprocessed]
+        raise
+    _assign(requests)
+
+
+def _assign(requests: Sequence[Request]) -> None:
+    """What was stored is now true of the objects (only of those written)."""
+    for request in requests:
+        aggregate, assign = request.origin
+        for name, value in assign.items():
+            object.__setattr__(aggregate, name, value)
+
+
+def delete_all(
+    backend: Backend,
+    mapping: Mapping[Any],
+    keys: Iterable[MappingABC[str, Any]],
+    *,
+    backoff: Backoff,
+    progress: Progress | None,
+) -> None:
+    """Hard deletes by key fields (no conditions: BatchWriteItem takes none)."""
+    requests = []
+    for fields in keys:
+        key = mapping.key_from_fields(fields)
+        meaning = Meaning(mapping.name, dict(fields), "delete")
+        requests.append(Request(Delete(mapping.table.name, key, None, meaning), fields))
+    check_unique(requests, f"{mapping.name} delete_many")
+    write_batch(backend, mapping.table.name, requests, backoff=backoff, progress=progress)
