@@ -17,7 +17,6 @@ from domain_example.bootstrap import Container, build_container
 from domain_example.config import Settings
 from domain_example.domain import commands
 from domain_example.service_layer.retrying import ConflictRetry
-from persistence.backends.memory.store import InMemoryStore
 from persistence.containers import in_memory
 from persistence.retry import Backoff
 
