@@ -158,3 +158,28 @@ def is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def assert_backends_select(client: Any, items: list[Probe], spec: Any) -> None:
+    """Store `items` on DynamoDB (the moto server) and in memory, and assert that both select
+    exactly what `spec.is_satisfied_by` selects."""
+    import persistence as p
+
+    repo = p.DynamoDBRepository(client, PROBES, cursor_secret="x")
+    memory = p.InMemoryRepository(PROBES, cursor_secret="x")
+    uow = p.DynamoDBUnitOfWork(client, [PROBES])
+    with uow:
+        for item in items:
+            uow.repository(Probe).add(item)
+        uow.commit()
+    for item in items:
+        memory.add(item)
+    try:
+        expected = {i.probe_id for i in items if spec.is_satisfied_by(i, PROBES)}
+        from_dynamodb = {i.probe_id for i in repo.iterate(spec)}
+        from_memory = {i.probe_id for i in memory.iterate(spec)}
+        assert from_dynamodb == expected, spec
+        assert from_memory == expected, spec
+    finally:
+        for item in items:
+            client.delete_item(TableName="probes", Key={"probe_id": {"S": item.probe_id}})

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import persistence as p
 from persistence.query.specification import Spec
 
-from .strategies import PROBES, Probe, leaf_specs, probes, small_int
+from .strategies import Probe, assert_backends_select, leaf_specs, probes, small_int
 
 OPS = ["==", "!=", "<", "<=", ">", ">="]
 NUMBERS = ["n", "d"]
@@ -93,22 +93,4 @@ specs = st.recursive(
 def test_path_and_size_operands_on_dynamodb_equal_in_memory_evaluation(
     probes_client: Any, items: list[Probe], spec: Spec
 ) -> None:
-    client = probes_client
-    repo = p.DynamoDBRepository(client, PROBES, cursor_secret="x")
-    memory = p.InMemoryRepository(PROBES, cursor_secret="x")
-    uow = p.DynamoDBUnitOfWork(client, [PROBES])
-    with uow:
-        for item in items:
-            uow.repository(Probe).add(item)
-        uow.commit()
-    for item in items:
-        memory.add(item)
-    try:
-        expected = {i.probe_id for i in items if spec.is_satisfied_by(i, PROBES)}
-        from_dynamodb = {i.probe_id for i in repo.iterate(spec)}
-        from_memory = {i.probe_id for i in memory.iterate(spec)}
-        assert from_dynamodb == expected, spec
-        assert from_memory == expected, spec
-    finally:
-        for item in items:
-            client.delete_item(TableName="probes", Key={"probe_id": {"S": item.probe_id}})
+    assert_backends_select(probes_client, items, spec)
