@@ -8,7 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from ..limits import TOKEN_WINDOW_SECONDS
+
 T = TypeVar("T")
+
+
+def full_jitter(attempt: int, base: float, cap: float) -> float:
+    """The wait after failed attempt number `attempt` (0 for the first): uniform between 0 and
+    min(cap, base * 2**attempt) seconds. `Backoff` and `RetryPolicy` both wait this long."""
+    return random.uniform(0, min(cap, base * (2**attempt)))
 
 
 @dataclass(frozen=True)
@@ -29,8 +37,8 @@ class Backoff:
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
     def delay(self, attempt: int) -> float:
-        """Full jitter: uniform between 0 and min(cap, base * 2**attempt)."""
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+        """Full jitter: uniform between 0 and min(cap, base * 2**attempt) (`full_jitter`)."""
+        return full_jitter(attempt, self.base, self.cap)
 
     def wait(self, attempt: int) -> None:
         """Sleep `delay(attempt)` seconds."""
@@ -66,10 +74,6 @@ def retry_on_conflict(
 
 
 # ------------------------------------------------------------------------------ commit retries
-
-TOKEN_WINDOW_SECONDS = 600.0
-"""DynamoDB honours a ClientRequestToken for 10 minutes after the first request that used it;
-a retry later than that may be applied a second time, so no retry policy may run that long."""
 
 THROTTLING_CODES = frozenset(
     {
@@ -181,8 +185,8 @@ class RetryPolicy:
         return float(deadline())
 
     def delay(self, attempt: int) -> float:
-        """The wait before retry number `attempt + 1` (full jitter)."""
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+        """The wait before retry number `attempt + 1` (`full_jitter`)."""
+        return full_jitter(attempt, self.base, self.cap)
 
     def run(
         self,

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .. import limits
 from ..errors import BatchIncomplete, ValidationError
 from ..runtime.retry import Backoff, error_code, is_transient
 from .schema import Client
@@ -13,7 +14,7 @@ from .schema import Client
 Item = dict[str, Any]
 
 
-BATCH_WRITE_LIMIT = 25  # BatchWriteItem: at most 25 put/delete requests per call
+BATCH_WRITE_LIMIT = limits.MAX_BATCH_WRITE  # the old public name of the limit
 
 
 def batch_chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[Item]]:

@@ -27,7 +27,6 @@ from ..actions import Action, Check, Delete, Put, Update, update_expression
 from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
 from .updates import apply_clauses
 
-_TOKEN_TTL_SECONDS = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes
 _READ_UNIT_BYTES = 4096  # one strongly consistent read unit
 _UNCHANGED: Any = object()  # a staged ConditionCheck: the item stays as it is
 
@@ -225,7 +224,7 @@ class InMemoryStore:
             self.requests.append("TransactWriteItems")
             now = time.monotonic()
             self._tokens = {
-                t: v for t, v in self._tokens.items() if now - v[0] < _TOKEN_TTL_SECONDS
+                t: v for t, v in self._tokens.items() if now - v[0] < limits.TOKEN_WINDOW_SECONDS
             }
             fingerprint = _fingerprint(actions)
             seen = self._tokens.get(token)

@@ -1,0 +1,68 @@
+"""Each DynamoDB rule and each retry rule lives in one place and every caller uses it."""
+
+from __future__ import annotations
+
+import ast
+import random
+from pathlib import Path
+
+from persistence import limits
+from persistence.runtime.retry import Backoff, RetryPolicy, full_jitter
+
+PACKAGE = Path(__file__).resolve().parents[2] / "persistence"
+LIMIT_VALUES = {
+    limits.MAX_BATCH_WRITE,
+    limits.MAX_BATCH_GET,
+    limits.MAX_TRANSACT_ACTIONS,
+    limits.TOKEN_WINDOW_SECONDS,
+}
+
+
+def _module_constants(path: Path) -> list[tuple[str, object]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for node in tree.body:
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
+        value = getattr(node, "value", None)
+        if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+            out += [(t.id, value.value) for t in targets if isinstance(t, ast.Name)]
+    return out
+
+
+def test_batch_sizes_and_the_token_window_are_defined_only_in_limits() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)}: {name} = {value}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "limits.py" and "testing" not in path.parts
+        for name, value in _module_constants(path)
+        if value in LIMIT_VALUES
+    ]
+    assert found == []
+
+
+def test_the_token_window_is_ten_minutes_everywhere() -> None:
+    from persistence import retry
+    from persistence.runtime import retry as runtime_retry
+
+    assert limits.TOKEN_WINDOW_SECONDS == 600
+    assert retry.TOKEN_WINDOW_SECONDS is runtime_retry.TOKEN_WINDOW_SECONDS
+    assert runtime_retry.TOKEN_WINDOW_SECONDS is limits.TOKEN_WINDOW_SECONDS
+
+
+def test_backoff_and_retry_policy_wait_the_same_full_jitter() -> None:
+    backoff = Backoff(base=0.1, cap=1.5)
+    policy = RetryPolicy(base=0.1, cap=1.5)
+    for attempt in range(8):
+        random.seed(attempt)
+        expected = full_jitter(attempt, 0.1, 1.5)
+        random.seed(attempt)
+        from_backoff = backoff.delay(attempt)
+        random.seed(attempt)
+        assert from_backoff == policy.delay(attempt) == expected
+        assert 0 <= expected <= min(1.5, 0.1 * 2**attempt)
