@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import limits
 from ..errors import BatchIncomplete, ValidationError
+from ..model.keyid import key_id
 from ..runtime.retry import Backoff, error_code, is_transient
 from .schema import Client
 
@@ -21,9 +21,10 @@ def batch_chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[
     # BatchWriteItem refuses two requests for one key in a call; a transform may produce that,
     # so a repeated key starts a new chunk and the later item still wins.
     chunk: list[Item] = []
-    keys: set[str] = set()
+    keys: set[tuple[Any, ...]] = set()
     for item in items:
-        key = json.dumps([item.get(a) for a in key_attrs], sort_keys=True, default=repr)
+        # The library's one key identity: {"N": "1"} and {"N": "1.0"} are one key to DynamoDB.
+        key = key_id({a: item[a] for a in key_attrs if a in item})
         if len(chunk) == BATCH_WRITE_LIMIT or key in keys:
             yield chunk
             chunk, keys = [], set()

@@ -66,3 +66,22 @@ def test_backoff_and_retry_policy_wait_the_same_full_jitter() -> None:
         random.seed(attempt)
         assert from_backoff == policy.delay(attempt) == expected
         assert 0 <= expected <= min(1.5, 0.1 * 2**attempt)
+
+
+def test_the_table_copy_chunks_by_the_library_key_identity() -> None:
+    from persistence.tables.batch_write import batch_chunks
+
+    # One number written two ways is one key to DynamoDB, which refuses a BatchWriteItem that
+    # names it twice: the second request starts a new chunk and still wins.
+    items = [{"pk": {"N": "1"}, "v": {"S": "a"}}, {"pk": {"N": "1.0"}, "v": {"S": "b"}}]
+    assert list(batch_chunks(items, ("pk",))) == [[items[0]], [items[1]]]
+    other = [{"pk": {"S": "1"}}, {"pk": {"N": "1"}}, {"pk": {"B": b"1"}}]
+    assert list(batch_chunks(other, ("pk",))) == [other]
+
+
+def test_the_in_memory_store_uses_the_library_key_identity() -> None:
+    from persistence.backends.memory import store
+    from persistence.model.keyid import key_id
+
+    assert store.key_id is key_id
+    assert not hasattr(store, "_key_id")

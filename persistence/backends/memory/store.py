@@ -18,6 +18,7 @@ from typing import Any
 
 from ... import limits
 from ...errors import ValidationError
+from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
 from ...query.expressions import ExpressionBuilder, check_expression_size
 from ...query.planner import Plan
@@ -40,10 +41,6 @@ def _sort_value(wire: Wire | None) -> tuple[int, Any]:
     if tag == "S":
         return (2, inner.encode("utf-8"))
     return (3, bytes(inner))
-
-
-def _key_id(key: Mapping[str, Wire]) -> tuple[Any, ...]:
-    return tuple((name, _sort_value(key[name])) for name in sorted(key))
 
 
 class _TableData:
@@ -106,7 +103,7 @@ class InMemoryStore:
         with self._lock:
             self.requests.append("GetItem")
             data = self._data(table)
-            found = data.items.get(_key_id(self._key(data, key)))
+            found = data.items.get(key_id(self._key(data, key)))
             return copy.deepcopy(found) if found is not None else None
 
     def batch_get(
@@ -119,7 +116,7 @@ class InMemoryStore:
             for table, keys in requests.items():
                 data = self._data(table)
                 for key in keys:
-                    item = data.items.get(_key_id(self._key(data, key)))
+                    item = data.items.get(key_id(self._key(data, key)))
                     if item is not None:
                         found.setdefault(table, []).append(copy.deepcopy(item))
             return found, {}
@@ -240,7 +237,7 @@ class InMemoryStore:
             for action in actions:
                 data = self._data(action.table)
                 key = self._key(data, action.item if isinstance(action, Put) else action.key)
-                current = data.items.get(_key_id(key))
+                current = data.items.get(key_id(key))
                 if action.condition is not None and not action.condition.evaluate(current or {}):
                     failed = True
                     reasons.append(
@@ -276,7 +273,7 @@ class InMemoryStore:
             self.requests.append(type(action).__name__ + "Item")
             data = self._data(action.table)
             key = self._key(data, action.item if isinstance(action, Put) else action.key)
-            current = data.items.get(_key_id(key))
+            current = data.items.get(key_id(key))
             if action.condition is not None and not action.condition.evaluate(current or {}):
                 raise ConditionalCheckFailed(copy.deepcopy(current))
             old = copy.deepcopy(current)
@@ -321,9 +318,9 @@ class InMemoryStore:
         data = self._data(action.table)
         if isinstance(action, Put):
             key = self._key(data, action.item)
-            return data, _key_id(key), copy.deepcopy(action.item)
+            return data, key_id(key), copy.deepcopy(action.item)
         key = self._key(data, action.key)
-        kid = _key_id(key)
+        kid = key_id(key)
         if isinstance(action, Delete):
             return data, kid, None
         if isinstance(action, Update):
@@ -377,7 +374,7 @@ def _check_batch(store: InMemoryStore, requests: BatchRequests) -> None:
         data = store._data(table)
         seen: set[tuple[Any, ...]] = set()
         for action in actions:
-            kid = _key_id(store._key(data, action.item if isinstance(action, Put) else action.key))
+            kid = key_id(store._key(data, action.item if isinstance(action, Put) else action.key))
             if kid in seen:
                 raise ValidationError(
                     "ValidationException: Provided list of item keys contains duplicates"
