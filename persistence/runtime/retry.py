@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from ..limits import TOKEN_WINDOW_SECONDS
+from ..limits import TOKEN_WINDOW_SECONDS as TOKEN_WINDOW_SECONDS
 
 T = TypeVar("T")
 

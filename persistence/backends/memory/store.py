@@ -20,12 +20,19 @@ from ... import limits
 from ...errors import ValidationError
 from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
-from ...query.expressions import ExpressionBuilder, check_expression_size
+from ...query.expressions import ExpressionBuilder
 from ...query.planner import Plan
 from ...query.specification import Spec
 from ...validation import item_size
-from ..actions import Action, Check, Delete, Put, Update, update_expression
-from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..actions import Action, Check, Delete, Put, Update, check_write_expressions
+from ..base import (
+    BatchRequests,
+    Cancelled,
+    ConditionalCheckFailed,
+    RawReason,
+    ReadResult,
+    read_expressions,
+)
 from .updates import apply_clauses
 
 _READ_UNIT_BYTES = 4096  # one strongly consistent read unit
@@ -137,7 +144,7 @@ class InMemoryStore:
         hash order), with the same limit-before-filter semantics and resume key.
         """
         with self._lock:
-            _check_plan(plan)
+            read_expressions(ExpressionBuilder(), plan)  # the 4 KB limit, as DynamoDB
             self.requests.append(plan.operation)
             data = self._data(plan.table)
             pk_attr, sk_attr = data.table.index_keys(plan.index)
@@ -217,7 +224,7 @@ class InMemoryStore:
         """
         with self._lock:
             for action in actions:
-                _check_action(action)
+                check_write_expressions(action)
             self.requests.append("TransactWriteItems")
             now = time.monotonic()
             self._tokens = {
@@ -269,7 +276,7 @@ class InMemoryStore:
         with the stored item. Returns what `return_values` asks for, as DynamoDB does.
         """
         with self._lock:
-            _check_action(action)
+            check_write_expressions(action)
             self.requests.append(type(action).__name__ + "Item")
             data = self._data(action.table)
             key = self._key(data, action.item if isinstance(action, Put) else action.key)
@@ -340,23 +347,6 @@ def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:
     half."""
     units = max(1, -(-size // _READ_UNIT_BYTES))
     return {"TableName": plan.table, "CapacityUnits": units if plan.consistent else units / 2}
-
-
-def _check_action(action: Action) -> None:
-    """The expression limits DynamoDB enforces, so the twin refuses the same requests."""
-    builder = ExpressionBuilder()
-    if isinstance(action, Update):
-        check_expression_size(update_expression(builder, action.clauses), "update expression")
-    if action.condition is not None:
-        check_expression_size(builder.condition(action.condition), "condition expression")
-
-
-def _check_plan(plan: Plan) -> None:
-    builder = ExpressionBuilder()
-    if plan.key_condition:
-        check_expression_size(builder.key_condition(plan.key_condition), "key condition")
-    if plan.filter is not None:
-        check_expression_size(builder.condition(plan.filter), "filter expression")
 
 
 def _all(specs: Sequence[Spec], item: Item) -> bool:
