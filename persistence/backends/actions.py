@@ -6,6 +6,7 @@ Each action carries its Meaning so a cancellation reason can be mapped back to i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -168,3 +169,13 @@ def check_write_expressions(action: Action) -> None:
     """Refuse `action` (ValidationError) where one of its expressions is over 4 KB
     (`write_expressions`), for callers that never send the expressions themselves."""
     write_expressions(ExpressionBuilder(), action)
+
+
+def updated_attributes(item: Item | None, clauses: Iterable[Clause]) -> Item:
+    """What ReturnValues UPDATED_OLD / UPDATED_NEW return from `item` (the item before or
+    after the update): only the top-level attributes the update's clauses name, those present.
+
+    The one place this rule lives: the in-memory store answers with it, DynamoDB does it
+    itself, and the update builder converts what the backend returned without filtering again."""
+    touched = {str(c.path[0]) for c in clauses}
+    return {k: copy.deepcopy(v) for k, v in (item or {}).items() if k in touched}

@@ -17,7 +17,17 @@ from typing import Any
 import pytest
 
 from .. import errors, limits
-from ..backends.actions import Delete, Meaning, SetValue, Update, update_expression
+from ..backends.actions import (
+    AddValue,
+    Clause,
+    Delete,
+    Meaning,
+    Put,
+    Remove,
+    SetValue,
+    Update,
+    update_expression,
+)
 from ..query.expressions import ExpressionBuilder
 from ..query.specification import attr
 from .harness import Harness
@@ -29,7 +39,7 @@ _MEANING = Meaning(None, {}, "update")
 
 def _oversized_update() -> tuple[Update, str]:
     """An UpdateItem whose UpdateExpression is just over 4 KB, and DynamoDB's refusal of it."""
-    clauses = [SetValue((f"a{i}",), {"N": "1"}) for i in range(400)]
+    clauses: list[Clause] = [SetValue((f"a{i}",), {"N": "1"}) for i in range(400)]
     size = len(update_expression(ExpressionBuilder(), clauses).encode("utf-8"))
     assert size > limits.MAX_EXPRESSION_BYTES
     message = (
@@ -72,3 +82,21 @@ class RulesContract:
             assert str(refused.value) == message
         assert harness.operations() == []
         assert backend.get_item(GADGETS_TABLE.name, _KEY, True) is None
+
+    def test_updated_return_values_hold_only_the_attributes_the_update_names(
+        self, harness: Harness
+    ) -> None:
+        backend = harness.backend
+        table = GADGETS_TABLE.name
+        stored = {**_KEY, "a": {"S": "old"}, "b": {"N": "1"}, "c": {"S": "kept"}}
+        backend.write(Put(table, stored, None, _MEANING))
+        clauses: list[Clause] = [SetValue(("a",), {"S": "new"}), Remove(("c",))]
+        old = backend.write(
+            Update(table, dict(_KEY), clauses, None, _MEANING), return_values="UPDATED_OLD"
+        )
+        assert old == {"a": {"S": "old"}, "c": {"S": "kept"}}
+        added: list[Clause] = [AddValue(("b",), {"N": "2"}), Remove(("a",))]
+        new = backend.write(
+            Update(table, dict(_KEY), added, None, _MEANING), return_values="UPDATED_NEW"
+        )
+        assert new == {"b": {"N": "3"}}  # a removed attribute is not in the item after

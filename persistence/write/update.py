@@ -285,12 +285,8 @@ class UpdateBuilder(Generic[T, R]):
             if returned is None:
                 raise NotFound(self.mapping.name, self._key_fields)
             return self.mapping.from_item(returned)
-        # DynamoDB returns only the updated attributes; the in-memory store returns the whole
-        # item, so keep the attributes this update touched on both backends.
-        touched = {str(c.path[0]) for c in action.clauses}
-        return typed_fields(
-            self.mapping, {k: v for k, v in (returned or {}).items() if k in touched}
-        )
+        # Both backends return only the updated attributes (backends.actions.updated_attributes).
+        return typed_fields(self.mapping, returned or {})
 
     # -------------------------------------------------------------- validation helpers
 

@@ -24,7 +24,15 @@ from ...query.expressions import ExpressionBuilder
 from ...query.planner import Plan
 from ...query.specification import Spec
 from ...validation import item_size
-from ..actions import Action, Check, Delete, Put, Update, check_write_expressions
+from ..actions import (
+    Action,
+    Check,
+    Delete,
+    Put,
+    Update,
+    check_write_expressions,
+    updated_attributes,
+)
 from ..base import (
     BatchRequests,
     Cancelled,
@@ -290,10 +298,8 @@ class InMemoryStore:
             if return_values == "ALL_NEW":
                 return copy.deepcopy(new)
             if return_values in ("UPDATED_OLD", "UPDATED_NEW") and isinstance(action, Update):
-                # Only the top-level attributes the update named, as DynamoDB returns them.
                 source = old if return_values == "UPDATED_OLD" else new
-                touched = {c.path[0] for c in action.clauses}
-                return {k: copy.deepcopy(v) for k, v in (source or {}).items() if k in touched}
+                return updated_attributes(source, action.clauses)
             return None
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
