@@ -6,6 +6,8 @@ import ast
 import random
 from pathlib import Path
 
+import pytest
+
 from persistence import limits
 from persistence.runtime.retry import Backoff, RetryPolicy, full_jitter
 
@@ -85,3 +87,44 @@ def test_the_in_memory_store_uses_the_library_key_identity() -> None:
 
     assert store.key_id is key_id
     assert not hasattr(store, "_key_id")
+
+
+class _NeverWrites:
+    """A backend (and a raw client) that leaves every request unprocessed, counting calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def register(self, table: object) -> None:
+        """Nothing to remember."""
+
+    def batch_write(self, requests: dict[str, list[object]]) -> dict[str, list[object]]:
+        self.calls += 1
+        return {table: list(actions) for table, actions in requests.items()}
+
+    def batch_write_item(self, RequestItems: dict[str, list[object]]) -> dict[str, object]:
+        self.calls += 1
+        return {"UnprocessedItems": RequestItems}
+
+
+def test_put_many_and_the_table_copy_count_batch_attempts_the_same_way() -> None:
+    from persistence.errors import BatchIncomplete
+    from persistence.session.repository import Repository
+    from persistence.tables.batch_write import write_batch
+    from persistence.testing.models import GADGETS, Gadget
+
+    sleeps: list[float] = []
+    backoff = Backoff(attempts=3, sleep=sleeps.append)
+
+    backend = _NeverWrites()
+    repo = Repository(backend, GADGETS, backoff=backoff)  # type: ignore[arg-type]
+    with pytest.raises(BatchIncomplete):
+        repo.put_many([Gadget("g1")])
+
+    client = _NeverWrites()
+    with pytest.raises(BatchIncomplete, match="after 3 attempt"):
+        write_batch(client, "t", [{"pk": {"S": "1"}}], backoff=backoff)
+
+    # `attempts` counts every call, the first included, on both paths; a wait between two.
+    assert backend.calls == client.calls == backoff.attempts
+    assert len(sleeps) == 2 * (backoff.attempts - 1)
