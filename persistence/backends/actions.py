@@ -6,12 +6,13 @@ Each action carries its Meaning so a cancellation reason can be mapped back to i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..model.marshal import Item, Wire
-from ..query.expressions import ExpressionBuilder
+from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..query.specification import Path, Spec
 
 Kind = Literal["add", "update", "delete", "soft_delete", "check", "increment", "put", "outbox"]
@@ -143,3 +144,38 @@ def update_expression(builder: ExpressionBuilder, clauses: Iterable[Clause]) -> 
         if parts:
             sections.append(f"{keyword} " + ", ".join(parts))
     return " ".join(sections)
+
+
+def write_expressions(builder: ExpressionBuilder, action: Action) -> dict[str, str]:
+    """The UpdateExpression and ConditionExpression of `action` (those it has), compiled with
+    `builder` and each held to DynamoDB's 4 KB limit for one expression (ValidationError).
+
+    The one place this rule is applied: the DynamoDB backend sends what it returns, and the
+    in-memory store and the update builder call `check_write_expressions`, so both backends
+    refuse the same action with the same message."""
+    out: dict[str, str] = {}
+    if isinstance(action, Update):
+        out["UpdateExpression"] = check_expression_size(
+            update_expression(builder, action.clauses), "update expression"
+        )
+    if action.condition is not None:
+        out["ConditionExpression"] = check_expression_size(
+            builder.condition(action.condition), "condition expression"
+        )
+    return out
+
+
+def check_write_expressions(action: Action) -> None:
+    """Refuse `action` (ValidationError) where one of its expressions is over 4 KB
+    (`write_expressions`), for callers that never send the expressions themselves."""
+    write_expressions(ExpressionBuilder(), action)
+
+
+def updated_attributes(item: Item | None, clauses: Iterable[Clause]) -> Item:
+    """What ReturnValues UPDATED_OLD / UPDATED_NEW return from `item` (the item before or
+    after the update): only the top-level attributes the update's clauses name, those present.
+
+    The one place this rule lives: the in-memory store answers with it, DynamoDB does it
+    itself, and the update builder converts what the backend returned without filtering again."""
+    touched = {str(c.path[0]) for c in clauses}
+    return {k: copy.deepcopy(v) for k, v in (item or {}).items() if k in touched}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..model.marshal import Item, Wire
+from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..query.planner import Plan
 from .actions import Action, Delete, Put
 
@@ -55,6 +56,22 @@ class ConditionalCheckFailed(Exception):
 
 
 BatchRequests = dict[str, list[Put | Delete]]
+
+
+def read_expressions(builder: ExpressionBuilder, plan: Plan) -> dict[str, str]:
+    """The KeyConditionExpression (a Query) and FilterExpression of `plan` (those it has),
+    compiled with `builder` and each held to DynamoDB's 4 KB limit (ValidationError): the one
+    place this rule is applied to reads, by both backends."""
+    out: dict[str, str] = {}
+    if plan.operation == "Query":
+        out["KeyConditionExpression"] = check_expression_size(
+            builder.key_condition(plan.key_condition), "key condition"
+        )
+    if plan.filter is not None:
+        out["FilterExpression"] = check_expression_size(
+            builder.condition(plan.filter), "filter expression"
+        )
+    return out
 
 
 class Backend(Protocol):

@@ -8,7 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from ..limits import TOKEN_WINDOW_SECONDS as TOKEN_WINDOW_SECONDS
+
 T = TypeVar("T")
+
+
+def full_jitter(attempt: int, base: float, cap: float) -> float:
+    """The wait after failed attempt number `attempt` (0 for the first): uniform between 0 and
+    min(cap, base * 2**attempt) seconds. `Backoff` and `RetryPolicy` both wait this long."""
+    return random.uniform(0, min(cap, base * (2**attempt)))
 
 
 @dataclass(frozen=True)
@@ -29,12 +37,60 @@ class Backoff:
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
     def delay(self, attempt: int) -> float:
-        """Full jitter: uniform between 0 and min(cap, base * 2**attempt)."""
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+        """Full jitter: uniform between 0 and min(cap, base * 2**attempt) (`full_jitter`)."""
+        return full_jitter(attempt, self.base, self.cap)
 
     def wait(self, attempt: int) -> None:
         """Sleep `delay(attempt)` seconds."""
         self.sleep(self.delay(attempt))
+
+
+R = TypeVar("R")
+
+
+def retry_unprocessed(
+    send: Callable[[list[R]], list[R]],
+    requests: list[R],
+    backoff: Backoff,
+    *,
+    on_written: Callable[[int], None] | None = None,
+    on_retry: Callable[[int, int, BaseException | None], None] | None = None,
+) -> tuple[list[R], Exception | None]:
+    """The one retry loop of batch writes (`put_many`, `delete_many`, the table copy).
+
+    `send` makes one call with the requests still pending and returns those it left
+    unprocessed. The pending requests are sent again after what is unprocessed and after a
+    failure that may pass (`is_transient`), waiting `backoff` between sends, until none is left
+    or `backoff.attempts` sends were made: attempts count every send, the first included, as
+    everywhere in the library. A failure that will not pass ends the loop at once. Returns the
+    requests never written and the error of the last send (None if it answered).
+    `on_written(n)` hears how many a send wrote; `on_retry(attempt, pending, error)` hears about
+    every send that left work (attempt counts from 0; error None for unprocessed requests)."""
+    pending = list(requests)
+    error: Exception | None = None
+    for attempt in range(backoff.attempts):
+        if attempt:
+            backoff.wait(attempt - 1)
+        try:
+            left = send(pending)
+        except AssertionError:
+            raise  # a broken invariant is a bug, not a failed call
+        except Exception as exc:  # what a send raises depends on the client, and varies
+            error = exc
+            if not is_transient(exc):
+                return pending, exc
+            if on_retry is not None:
+                on_retry(attempt, len(pending), exc)
+            continue
+        error = None
+        if on_written is not None:
+            on_written(len(pending) - len(left))
+        if not left:
+            return [], None
+        if on_retry is not None:
+            on_retry(attempt, len(left), None)
+        pending = left
+    return pending, error
 
 
 def retry_on_conflict(
@@ -66,10 +122,6 @@ def retry_on_conflict(
 
 
 # ------------------------------------------------------------------------------ commit retries
-
-TOKEN_WINDOW_SECONDS = 600.0
-"""DynamoDB honours a ClientRequestToken for 10 minutes after the first request that used it;
-a retry later than that may be applied a second time, so no retry policy may run that long."""
 
 THROTTLING_CODES = frozenset(
     {
@@ -181,8 +233,8 @@ class RetryPolicy:
         return float(deadline())
 
     def delay(self, attempt: int) -> float:
-        """The wait before retry number `attempt + 1` (full jitter)."""
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+        """The wait before retry number `attempt + 1` (`full_jitter`)."""
+        return full_jitter(attempt, self.base, self.cap)
 
     def run(
         self,

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .. import limits
 from ..errors import BatchIncomplete, ValidationError
-from ..runtime.retry import Backoff, error_code, is_transient
+from ..model.keyid import key_id
+from ..runtime.retry import Backoff, error_code, is_transient, retry_unprocessed
 from .schema import Client
 
 Item = dict[str, Any]
 
 
-BATCH_WRITE_LIMIT = 25  # BatchWriteItem: at most 25 put/delete requests per call
+BATCH_WRITE_LIMIT = limits.MAX_BATCH_WRITE  # the old public name of the limit
 
 
 def batch_chunks(items: Sequence[Item], key_attrs: tuple[str, ...]) -> Iterator[list[Item]]:
     # BatchWriteItem refuses two requests for one key in a call; a transform may produce that,
     # so a repeated key starts a new chunk and the later item still wins.
     chunk: list[Item] = []
-    keys: set[str] = set()
+    keys: set[tuple[Any, ...]] = set()
     for item in items:
-        key = json.dumps([item.get(a) for a in key_attrs], sort_keys=True, default=repr)
+        # The library's one key identity: {"N": "1"} and {"N": "1.0"} are one key to DynamoDB.
+        key = key_id({a: item[a] for a in key_attrs if a in item})
         if len(chunk) == BATCH_WRITE_LIMIT or key in keys:
             yield chunk
             chunk, keys = [], set()
@@ -37,42 +39,37 @@ def write_batch(
 ) -> None:
     """Put up to 25 raw items with one BatchWriteItem, retrying UnprocessedItems and transient
     failures (throttling, 5xx, connection errors: `persistence.retry.is_transient`) with
-    bounded exponential backoff and full jitter: the first call and `backoff.attempts` retries.
+    bounded exponential backoff and full jitter: `backoff.attempts` calls in all, the first
+    included, through the same retry loop as `put_many` (`runtime.retry.retry_unprocessed`).
 
     When items are still not written after that, BatchIncomplete (chained to the last error,
     if any) lists them in `unprocessed` as raw items: the caller's own for a failed call, as
     DynamoDB echoed them for UnprocessedItems. The others were written. A failure that will not
     pass (a refused request, a missing table) is not retried; it propagates unchanged when
     nothing was written yet, and as BatchIncomplete otherwise."""
-    if len(items) > BATCH_WRITE_LIMIT:
+    if len(items) > limits.MAX_BATCH_WRITE:
         raise ValidationError(
-            f"BatchWriteItem takes at most {BATCH_WRITE_LIMIT} items, got {len(items)}"
+            f"BatchWriteItem takes at most {limits.MAX_BATCH_WRITE} items, got {len(items)}"
         )
-    backoff = backoff or Backoff()
-    pending: list[Item] = list(items)
-    error: Exception | None = None
-    for attempt in range(backoff.attempts + 1):
-        if attempt:
-            backoff.wait(attempt - 1)
+    sends = 0
+
+    def send(pending: list[Item]) -> list[Item]:
+        nonlocal sends
+        sends += 1
         requests = [{"PutRequest": {"Item": item}} for item in pending]
-        try:
-            response = client.batch_write_item(RequestItems={table: requests})
-        except Exception as exc:  # a client's errors vary; only transient ones are retried
-            error = exc
-            if is_transient(exc):
-                continue
-            if len(pending) == len(items):
-                raise
-            break
-        error = None
+        response = client.batch_write_item(RequestItems={table: requests})
         left = (response.get("UnprocessedItems") or {}).get(table, [])
-        pending = [entry["PutRequest"]["Item"] for entry in left]
-        if not pending:
-            return
+        return [entry["PutRequest"]["Item"] for entry in left]
+
+    pending, error = retry_unprocessed(send, list(items), backoff or Backoff())
+    if not pending:
+        return
+    if error is not None and not is_transient(error) and len(pending) == len(items):
+        raise error
     why = "the last attempt failed with " + error_code(error) if error else "the table is throttled"
     raise BatchIncomplete(
         f"{len(pending)} of {len(items)} item(s) were not written by BatchWriteItem on "
-        f"{table!r} after {attempt} retries ({why}): raise the table's write capacity and "
+        f"{table!r} after {sends} attempt(s) ({why}): raise the table's write capacity and "
         "rerun (a copy with a checkpoint resumes)",
         pending,
     ) from error

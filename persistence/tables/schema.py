@@ -9,6 +9,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .. import limits
 from ..errors import ValidationError
 from ..model.mapping import GlobalIndex, LocalIndex, Mapping, Projection, Table
 
@@ -20,7 +21,7 @@ STREAM_VIEWS: tuple[str, ...] = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE",
 
 
 MAX_LOCAL_INDEXES = 5  # hard limit; LSIs exist only from table creation on
-MAX_PROJECTED_ATTRIBUTES = 100  # NonKeyAttributes summed over every index of a table
+MAX_PROJECTED_ATTRIBUTES = limits.MAX_PROJECTED_ATTRIBUTES  # the old public name
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """BatchWriteItem without losing items: chunks of 25, retries, and an exact report.
 
 Every request is validated before the first one is sent (nothing is written on bad input).
-Each chunk gets `backoff.attempts` calls, with bounded exponential backoff and full jitter
-between them (`persistence.retry.Backoff`). A call is retried for what DynamoDB left unprocessed,
-and for a failure that may pass (`persistence.retry.is_transient`: throttling, 5xx, a connection
-error or timeout, once botocore's own retries are spent). When a chunk is still not written
+Each chunk gets `backoff.attempts` calls in all, the first included, with bounded exponential
+backoff and full jitter between them (`persistence.retry.Backoff`): the library's one batch
+retry loop, `runtime.retry.retry_unprocessed`, which the table copy uses too. A call is
+retried for what DynamoDB left unprocessed, and for a failure that may pass
+(`persistence.retry.is_transient`: throttling, 5xx, a connection error or timeout, once
+botocore's own retries are spent). When a chunk is still not written
 after its last attempt, the batch stops and raises `BatchIncomplete`, chained (`from`) to the
 last error if there was one. `BatchIncomplete.unprocessed` lists, as the caller's own objects
 (the aggregates given to `put_many`, the key dicts given to `delete_many`), that chunk's
@@ -34,7 +36,7 @@ from ..backends.base import Backend
 from ..errors import BatchIncomplete, ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
-from ..runtime.retry import Backoff, error_code, is_transient
+from ..runtime.retry import Backoff, error_code, is_transient, retry_unprocessed
 from .stamps import checked_item, new_item_assign
 
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
@@ -111,38 +113,31 @@ def _write_chunk(
     backoff: Backoff,
     on_written: Callable[[int], None],
 ) -> tuple[list[Request], Exception | None]:
-    """Write one chunk, retrying what is unprocessed and transient failures; returns the
-    requests never written, and the error of the last attempt if it failed."""
-    pending = chunk
-    error: Exception | None = None
-    for attempt in range(backoff.attempts):
-        if attempt:
-            backoff.wait(attempt - 1)
+    """Write one chunk through the library's one batch retry loop
+    (`runtime.retry.retry_unprocessed`); returns the requests never written, and the error of
+    the last attempt if it failed."""
+
+    def send(pending: list[Request]) -> list[Request]:
         by_action = {id(r.action): r for r in pending}
-        try:
-            unprocessed = backend.batch_write({table: [r.action for r in pending]}).get(table, [])
-        except Exception as exc:  # what batch_write raises is the backend's, and varies
-            error = exc
-            if not is_transient(exc):
-                return pending, exc
-            log.debug(
-                "batch_write_error",
-                extra={"table": table, "error": error_code(exc), "attempt": attempt},
-            )
-            continue
-        error = None
+        unprocessed = backend.batch_write({table: [r.action for r in pending]}).get(table, [])
         left = [by_action[id(a)] for a in unprocessed if id(a) in by_action]
         if len(left) != len(unprocessed):
             raise AssertionError("the backend returned requests that were not sent")
-        on_written(len(pending) - len(left))
-        if not left:
-            return [], None
-        log.debug(
-            "batch_write_retry",
-            extra={"table": table, "unprocessed": len(left), "attempt": attempt},
-        )
-        pending = left
-    return pending, error
+        return left
+
+    def on_retry(attempt: int, pending: int, error: BaseException | None) -> None:
+        if error is not None:
+            log.debug(
+                "batch_write_error",
+                extra={"table": table, "error": error_code(error), "attempt": attempt},
+            )
+        else:
+            log.debug(
+                "batch_write_retry",
+                extra={"table": table, "unprocessed": pending, "attempt": attempt},
+            )
+
+    return retry_unprocessed(send, chunk, backoff, on_written=on_written, on_retry=on_retry)
 
 
 def put_requests(mapping: Mapping[Any], aggregates: Iterable[Any], now: datetime) -> list[Request]:

@@ -18,13 +18,12 @@ from ..backends.actions import (
     SetIfNotExists,
     SetValue,
     Update,
-    update_expression,
+    check_write_expressions,
 )
 from ..backends.base import Backend, ConditionalCheckFailed
 from ..errors import NotFound, PersistenceError, ValidationError
 from ..model.mapping import Mapping
 from ..model.marshal import Item
-from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..query.projection import typed_value
 from ..query.spec_types import validate_against
 from ..query.specification import Spec, all_of, attr
@@ -47,16 +46,6 @@ def single_error(action: Action, failure: ConditionalCheckFailed) -> Persistence
     if failure.item is None and meaning.expected_version is None and meaning.kind != "put":
         return NotFound(meaning.aggregate_type or "?", meaning.key)
     return raise_for_single(action, failure)
-
-
-def check_expressions(action: Update | Delete) -> None:
-    """Refuse an expression over DynamoDB's 4 KB on both backends (the in-memory store never
-    compiles one, so it would accept what DynamoDB refuses)."""
-    builder = ExpressionBuilder()
-    if isinstance(action, Update):
-        check_expression_size(update_expression(builder, action.clauses), "update expression")
-    if action.condition is not None:
-        check_expression_size(builder.condition(action.condition), "condition expression")
 
 
 def own_type(mapping: Mapping[Any]) -> Spec:
@@ -131,7 +120,7 @@ def put_action(
     key = {a: item[a] for a in mapping.table.key_attributes()}
     meaning = Meaning(mapping.name, mapping.key_fields_of(aggregate), "put")
     action = Update(mapping.table.name, key, clauses, spec, meaning)
-    check_expressions(action)
+    check_write_expressions(action)
     return action, assign
 
 
@@ -156,7 +145,7 @@ def save_action(
         mapping.name, mapping.key_fields_of(aggregate), "update", expected, mapping.version
     )
     action = Update(mapping.table.name, key, clauses, all_of(conditions), meaning)
-    check_expressions(action)
+    check_write_expressions(action)
     return action, assign
 
 
@@ -170,7 +159,7 @@ def delete_action(
     )
     meaning = Meaning(mapping.name, dict(key_fields), "delete")
     action = Delete(mapping.table.name, key, spec, meaning)
-    check_expressions(action)
+    check_write_expressions(action)
     return action
 
 

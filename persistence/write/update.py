@@ -33,6 +33,7 @@ from ..backends.actions import (
     SetIfNotExists,
     SetValue,
     Update,
+    check_write_expressions,
 )
 from ..backends.base import Backend
 from ..errors import NotFound, ValidationError
@@ -41,7 +42,7 @@ from ..model.marshal import Item, Wire, to_wire
 from ..query.projection import typed_fields
 from ..query.specification import Path, Spec, all_of, attr, parse_path, path_text
 from ..validation import attribute_size, check_depth, check_key_value
-from .single import ONE, check_expressions, exists_and_own, user_condition, write_one
+from .single import ONE, exists_and_own, user_condition, write_one
 from .stamps import timestamp
 
 T = TypeVar("T")
@@ -261,7 +262,7 @@ class UpdateBuilder(Generic[T, R]):
         action = Update(
             self.mapping.table.name, dict(self._key), clauses, all_of(conditions), meaning
         )
-        check_expressions(action)
+        check_write_expressions(action)
         return action
 
     def execute(self) -> R:
@@ -284,12 +285,8 @@ class UpdateBuilder(Generic[T, R]):
             if returned is None:
                 raise NotFound(self.mapping.name, self._key_fields)
             return self.mapping.from_item(returned)
-        # DynamoDB returns only the updated attributes; the in-memory store returns the whole
-        # item, so keep the attributes this update touched on both backends.
-        touched = {str(c.path[0]) for c in action.clauses}
-        return typed_fields(
-            self.mapping, {k: v for k, v in (returned or {}).items() if k in touched}
-        )
+        # Both backends return only the updated attributes (backends.actions.updated_attributes).
+        return typed_fields(self.mapping, returned or {})
 
     # -------------------------------------------------------------- validation helpers
 

@@ -20,6 +20,7 @@ from persistence.testing.contract_differential import DifferentialContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
 from persistence.testing.contract_lifecycle import LifecycleContract
 from persistence.testing.contract_numbers import NumbersContract
+from persistence.testing.contract_rules import RulesContract
 from persistence.testing.contract_spec_types import SpecTypesContract
 from persistence.testing.contract_specs import SpecOperandsContract
 from persistence.testing.contract_text import TextContract
@@ -46,6 +47,7 @@ class TestDynamoDBBackend(
     TextContract,
     SpecTypesContract,
     DifferentialContract,
+    RulesContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

@@ -18,10 +18,17 @@ from ... import wirejson
 from ...errors import ValidationError
 from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
-from ...query.expressions import ExpressionBuilder, check_expression_size
+from ...query.expressions import ExpressionBuilder
 from ...query.planner import Plan
-from ..actions import Action, Check, Delete, Meaning, Put, Update, update_expression
-from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..actions import Action, Check, Delete, Meaning, Put, Update, write_expressions
+from ..base import (
+    BatchRequests,
+    Cancelled,
+    ConditionalCheckFailed,
+    RawReason,
+    ReadResult,
+    read_expressions,
+)
 from . import fastpath
 
 _UNKNOWN = Meaning(None, {}, "put")
@@ -104,18 +111,12 @@ class DynamoDBBackend:
         request: dict[str, Any] = {"TableName": plan.table}
         if plan.index is not None:
             request["IndexName"] = plan.index
+        request.update(read_expressions(builder, plan))
         if plan.operation == "Query":
-            request["KeyConditionExpression"] = check_expression_size(
-                builder.key_condition(plan.key_condition), "key condition"
-            )
             request["ScanIndexForward"] = not plan.descending
         elif segment is not None:
             request["Segment"] = segment
             request["TotalSegments"] = total_segments
-        if plan.filter is not None:
-            request["FilterExpression"] = check_expression_size(
-                builder.condition(plan.filter), "filter expression"
-            )
         if plan.consistent:
             request["ConsistentRead"] = True
         if limit is not None:
@@ -293,14 +294,7 @@ def _request(action: Action) -> dict[str, Any]:
         request["Item"] = action.item
     else:
         request["Key"] = action.key
-    if isinstance(action, Update):
-        request["UpdateExpression"] = check_expression_size(
-            update_expression(builder, action.clauses), "update expression"
-        )
-    if action.condition is not None:
-        request["ConditionExpression"] = check_expression_size(
-            builder.condition(action.condition), "condition expression"
-        )
+    request.update(write_expressions(builder, action))
     return builder.attach(request)
 
 

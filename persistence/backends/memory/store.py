@@ -18,16 +18,31 @@ from typing import Any
 
 from ... import limits
 from ...errors import ValidationError
+from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
-from ...query.expressions import ExpressionBuilder, check_expression_size
+from ...query.expressions import ExpressionBuilder
 from ...query.planner import Plan
 from ...query.specification import Spec
 from ...validation import item_size
-from ..actions import Action, Check, Delete, Put, Update, update_expression
-from ..base import BatchRequests, Cancelled, ConditionalCheckFailed, RawReason, ReadResult
+from ..actions import (
+    Action,
+    Check,
+    Delete,
+    Put,
+    Update,
+    check_write_expressions,
+    updated_attributes,
+)
+from ..base import (
+    BatchRequests,
+    Cancelled,
+    ConditionalCheckFailed,
+    RawReason,
+    ReadResult,
+    read_expressions,
+)
 from .updates import apply_clauses
 
-_TOKEN_TTL_SECONDS = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes
 _READ_UNIT_BYTES = 4096  # one strongly consistent read unit
 _UNCHANGED: Any = object()  # a staged ConditionCheck: the item stays as it is
 
@@ -41,10 +56,6 @@ def _sort_value(wire: Wire | None) -> tuple[int, Any]:
     if tag == "S":
         return (2, inner.encode("utf-8"))
     return (3, bytes(inner))
-
-
-def _key_id(key: Mapping[str, Wire]) -> tuple[Any, ...]:
-    return tuple((name, _sort_value(key[name])) for name in sorted(key))
 
 
 class _TableData:
@@ -107,7 +118,7 @@ class InMemoryStore:
         with self._lock:
             self.requests.append("GetItem")
             data = self._data(table)
-            found = data.items.get(_key_id(self._key(data, key)))
+            found = data.items.get(key_id(self._key(data, key)))
             return copy.deepcopy(found) if found is not None else None
 
     def batch_get(
@@ -120,7 +131,7 @@ class InMemoryStore:
             for table, keys in requests.items():
                 data = self._data(table)
                 for key in keys:
-                    item = data.items.get(_key_id(self._key(data, key)))
+                    item = data.items.get(key_id(self._key(data, key)))
                     if item is not None:
                         found.setdefault(table, []).append(copy.deepcopy(item))
             return found, {}
@@ -141,7 +152,7 @@ class InMemoryStore:
         hash order), with the same limit-before-filter semantics and resume key.
         """
         with self._lock:
-            _check_plan(plan)
+            read_expressions(ExpressionBuilder(), plan)  # the 4 KB limit, as DynamoDB
             self.requests.append(plan.operation)
             data = self._data(plan.table)
             pk_attr, sk_attr = data.table.index_keys(plan.index)
@@ -221,11 +232,11 @@ class InMemoryStore:
         """
         with self._lock:
             for action in actions:
-                _check_action(action)
+                check_write_expressions(action)
             self.requests.append("TransactWriteItems")
             now = time.monotonic()
             self._tokens = {
-                t: v for t, v in self._tokens.items() if now - v[0] < _TOKEN_TTL_SECONDS
+                t: v for t, v in self._tokens.items() if now - v[0] < limits.TOKEN_WINDOW_SECONDS
             }
             fingerprint = _fingerprint(actions)
             seen = self._tokens.get(token)
@@ -241,7 +252,7 @@ class InMemoryStore:
             for action in actions:
                 data = self._data(action.table)
                 key = self._key(data, action.item if isinstance(action, Put) else action.key)
-                current = data.items.get(_key_id(key))
+                current = data.items.get(key_id(key))
                 if action.condition is not None and not action.condition.evaluate(current or {}):
                     failed = True
                     reasons.append(
@@ -273,11 +284,11 @@ class InMemoryStore:
         with the stored item. Returns what `return_values` asks for, as DynamoDB does.
         """
         with self._lock:
-            _check_action(action)
+            check_write_expressions(action)
             self.requests.append(type(action).__name__ + "Item")
             data = self._data(action.table)
             key = self._key(data, action.item if isinstance(action, Put) else action.key)
-            current = data.items.get(_key_id(key))
+            current = data.items.get(key_id(key))
             if action.condition is not None and not action.condition.evaluate(current or {}):
                 raise ConditionalCheckFailed(copy.deepcopy(current))
             old = copy.deepcopy(current)
@@ -287,10 +298,8 @@ class InMemoryStore:
             if return_values == "ALL_NEW":
                 return copy.deepcopy(new)
             if return_values in ("UPDATED_OLD", "UPDATED_NEW") and isinstance(action, Update):
-                # Only the top-level attributes the update named, as DynamoDB returns them.
                 source = old if return_values == "UPDATED_OLD" else new
-                touched = {c.path[0] for c in action.clauses}
-                return {k: copy.deepcopy(v) for k, v in (source or {}).items() if k in touched}
+                return updated_attributes(source, action.clauses)
             return None
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
@@ -322,9 +331,9 @@ class InMemoryStore:
         data = self._data(action.table)
         if isinstance(action, Put):
             key = self._key(data, action.item)
-            return data, _key_id(key), copy.deepcopy(action.item)
+            return data, key_id(key), copy.deepcopy(action.item)
         key = self._key(data, action.key)
-        kid = _key_id(key)
+        kid = key_id(key)
         if isinstance(action, Delete):
             return data, kid, None
         if isinstance(action, Update):
@@ -346,23 +355,6 @@ def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:
     return {"TableName": plan.table, "CapacityUnits": units if plan.consistent else units / 2}
 
 
-def _check_action(action: Action) -> None:
-    """The expression limits DynamoDB enforces, so the twin refuses the same requests."""
-    builder = ExpressionBuilder()
-    if isinstance(action, Update):
-        check_expression_size(update_expression(builder, action.clauses), "update expression")
-    if action.condition is not None:
-        check_expression_size(builder.condition(action.condition), "condition expression")
-
-
-def _check_plan(plan: Plan) -> None:
-    builder = ExpressionBuilder()
-    if plan.key_condition:
-        check_expression_size(builder.key_condition(plan.key_condition), "key condition")
-    if plan.filter is not None:
-        check_expression_size(builder.condition(plan.filter), "filter expression")
-
-
 def _all(specs: Sequence[Spec], item: Item) -> bool:
     return all(s.evaluate(item) for s in specs)
 
@@ -378,7 +370,7 @@ def _check_batch(store: InMemoryStore, requests: BatchRequests) -> None:
         data = store._data(table)
         seen: set[tuple[Any, ...]] = set()
         for action in actions:
-            kid = _key_id(store._key(data, action.item if isinstance(action, Put) else action.key))
+            kid = key_id(store._key(data, action.item if isinstance(action, Put) else action.key))
             if kid in seen:
                 raise ValidationError(
                     "ValidationException: Provided list of item keys contains duplicates"
