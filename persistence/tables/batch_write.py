@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from ..errors import BatchIncomplete, ValidationError
+from ..model.marshal.wire import Item
 from ..runtime.retry import Backoff, error_code, is_transient
 from .schema import Client
-
-Item = dict[str, Any]
-
 
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem: at most 25 put/delete requests per call
 
