@@ -460,42 +460,60 @@ class Mapping(Generic[T]):
             expires = getattr(aggregate, self.ttl)
             if expires is not None:
                 item[self.ttl] = {"N": str(epoch_seconds(expires, f"{self.name}.{self.ttl}"))}
-        for index_slot, slots in enumerate(self._key_slots):
-            written: list[str] = []
-            for attr, sort, render, template in slots:
-                if render is None:  # the attribute is a field, or keeps the field's own type
-                    if template is not None:
-                        values = {f: getattr(aggregate, f) for f in template.fields}
-                        derived = self.key_value(template, values)
-                        if derived is not None:
-                            item[attr] = derived
-                    wire = item.get(attr)
-                    if wire is None:
-                        if index_slot == 0:
-                            raise ValidationError(f"{self.name}: key field {attr!r} is None")
-                        break  # sparse index: the item leaves it
-                    check_key_value(attr, wire, sort=sort, where=self.name)
-                    written.append(attr)
-                    continue
+        for attr, sort, render, template in self._key_slots[0]:
+            if render is None:  # the attribute is a field, or keeps the field's own type
+                if template is not None:
+                    values = {f: getattr(aggregate, f) for f in template.fields}
+                    derived = self.key_value(template, values)
+                    if derived is not None:
+                        item[attr] = derived
+                wire = item.get(attr)
+                if wire is None:
+                    raise ValidationError(f"{self.name}: key field {attr!r} is None")
+            else:
                 text = render(aggregate)
                 if text is None:
-                    if index_slot == 0:
-                        fields = template.fields if template is not None else ()
-                        missing = [f for f in fields if getattr(aggregate, f) is None]
-                        raise ValidationError(f"{self.name}: key field(s) {missing} are None")
-                    break  # sparse index: the item leaves it
+                    fields = template.fields if template is not None else ()
+                    missing = [f for f in fields if getattr(aggregate, f) is None]
+                    raise ValidationError(f"{self.name}: key field(s) {missing} are None")
                 wire = {"S": text}
-                check_key_value(attr, wire, sort=sort, where=self.name)
                 item[attr] = wire
-                written.append(attr)
-            else:
-                continue
-            # An index needs both keys; a half-written index key is worse than none.
-            for attr in written:
-                if attr not in self.field_names:
-                    item.pop(attr, None)
+            check_key_value(attr, wire, sort=sort, where=self.name)
+        for slot in range(1, len(self._key_slots)):
+            index_key = self.index_key(slot, aggregate, item)
+            if index_key is not None:  # else a sparse index: the item leaves it
+                item.update(index_key)
         item[self.table.type_attribute] = {"S": self.type_name}
         return item
+
+    def index_key(
+        self, slot: int, source: Any, item: MappingABC[str, Wire] | None = None
+    ) -> dict[str, Wire] | None:
+        """The key attributes of access path `self.paths[slot]` for `source` (an aggregate, or
+        any object with the fields as attributes), checked the way DynamoDB checks keys; None
+        when a field they need is None: the item leaves that (sparse) index, since a
+        half-written index key is worse than none.
+
+        The one rule for derived index keys: `to_item` and the update builder both use it.
+        Attributes that are fields are taken from `item` (already converted) when given.
+        """
+        out: dict[str, Wire] = {}
+        for attr, sort, render, template in self._key_slots[slot]:
+            wire: Wire | None
+            if render is not None:
+                text = render(source)
+                wire = None if text is None else {"S": text}
+            elif template is not None:  # keeps the field's own type
+                wire = self.key_value(template, {f: getattr(source, f) for f in template.fields})
+            elif item is not None:
+                wire = item.get(attr)
+            else:
+                wire = self.converter.field_to_attr(attr, getattr(source, attr))
+            if wire is None:
+                return None
+            check_key_value(attr, wire, sort=sort, where=self.name)
+            out[attr] = wire
+        return out
 
     def from_item(self, item: MappingABC[str, Wire]) -> T:
         """The aggregate stored as `item` (wire format), equal to the one `to_item` was given.
