@@ -14,8 +14,6 @@ from typing import Any
 from . import limits
 from .errors import ValidationError
 
-Item = dict[str, dict[str, Any]]
-
 
 def number_text(value: Any, where: str) -> str:
     """The wire text of a number, or ValidationError saying what DynamoDB would refuse."""

@@ -207,65 +207,96 @@ class Mapping(Generic[T]):
         self.updated_at = updated_at
         self.ttl = ttl
         self.soft_delete = soft_delete
-        exclude = frozenset({events}) if events else frozenset()
-        self.converter: ClassConverter = class_converter(aggregate, exclude)
-        hints = typing.get_type_hints(aggregate)
         self.field_names = frozenset(all_fields - ({events} if events else set()))
+        self.converter: ClassConverter = class_converter(
+            aggregate, frozenset({events}) if events else frozenset()
+        )
+        self._check_roles(all_fields)
+        self._ttl_type = self.converter.fields[ttl].type if ttl else None
+        self.key = self._table_key(key)
+        self.paths: list[AccessPath] = self._access_paths(dict(index_keys or {}))
+        self._check_templates()
+        self.derived_attributes = frozenset(
+            a
+            for p in self.paths
+            for a in (p.pk_attr, p.sk_attr)
+            if a is not None and a not in self.field_names
+        ) | {table.type_attribute}
+        self.key_fields: tuple[str, ...] = self.key.fields
+        self._key_slots = [self._slots(p) for p in self.paths]
+        table.mappings.append(self)
+
+    # ------------------------------------------------------------------ construction steps
+
+    def _check_roles(self, all_fields: set[str]) -> None:
+        """Every field named for a role exists, the version is an int and no counter."""
         for role, name in (
-            ("version", version),
-            ("created_at", created_at),
-            ("updated_at", updated_at),
-            ("ttl", ttl),
-            ("soft_delete", soft_delete),
-            ("events", events),
+            ("version", self.version),
+            ("created_at", self.created_at),
+            ("updated_at", self.updated_at),
+            ("ttl", self.ttl),
+            ("soft_delete", self.soft_delete),
+            ("events", self.events_field),
             *(("counter", c) for c in self.counters),
         ):
             if name is not None and name not in all_fields:
                 raise ValidationError(f"{self.name} has no field {name!r} (named as {role})")
-        if version and hints.get(version) is not int:
+        version = self.version
+        if version and typing.get_type_hints(self.aggregate).get(version) is not int:
             raise ValidationError(f"{self.name}.{version}: the version field must be an int")
         for c in self.counters:
             if c == version:
                 raise ValidationError(f"{self.name}.{c} cannot be both the version and a counter")
-        self._ttl_type = self.converter.fields[ttl].type if ttl else None
 
-        self.key = key or self._direct_key(table.partition_key, table.sort_key)
-        if self.key.pk is None:
+    def _table_key(self, key: Key | None) -> Key:
+        """The primary key templates: given, or the table's key attributes as fields."""
+        table = self.table
+        key = key or self._direct_key(table.partition_key, table.sort_key)
+        if key.pk is None:
             raise ValidationError(f"{self.name}: the table key needs a partition key template")
-        if (self.key.sk is None) != (table.sort_key is None):
+        if (key.sk is None) != (table.sort_key is None):
             raise ValidationError(
                 f"{self.name}: table {table.name!r} "
                 + ("has a sort key; give Key(sk=...)" if table.sort_key else "has no sort key")
             )
-        self.paths: list[AccessPath] = [
+        return key
+
+    def _access_paths(self, declared: dict[str, Key]) -> list[AccessPath]:
+        """The table and every index this aggregate appears in (`declared`: index_keys)."""
+        table = self.table
+        assert self.key.pk is not None
+        paths = [
             AccessPath(None, "table", table.partition_key, self.key.pk, table.sort_key, self.key.sk)
         ]
-        declared = dict(index_keys or {})
         for index_name, index in table.indexes.items():
             idx_key = declared.pop(index_name, None)
-            pk_attr, sk_attr = table.index_keys(index_name)
-            if isinstance(index, LocalIndex):
-                sk_t = idx_key.sk if idx_key and idx_key.sk else self._direct(sk_attr)
-                if sk_t is None:
-                    continue
-                self.paths.append(
-                    AccessPath(
-                        index_name, "local", pk_attr, self.key.pk, sk_attr, sk_t, index.projection
-                    )
-                )
-                continue
-            pk_t = idx_key.pk if idx_key and idx_key.pk else self._direct(pk_attr)
-            sk_t = (idx_key.sk if idx_key else None) or (self._direct(sk_attr) if sk_attr else None)
-            if pk_t is None or (sk_attr is not None and sk_t is None):
-                continue  # this aggregate does not appear in that index
-            self.paths.append(
-                AccessPath(index_name, "global", pk_attr, pk_t, sk_attr, sk_t, index.projection)
-            )
+            path = self._index_path(index_name, index, idx_key)
+            if path is not None:
+                paths.append(path)
         if declared:
             raise ValidationError(
                 f"{self.name}: index_keys names {sorted(declared)}, which table "
                 f"{table.name!r} does not declare (it has {sorted(table.indexes)})"
             )
+        return paths
+
+    def _index_path(self, name: str, index: Index, idx_key: Key | None) -> AccessPath | None:
+        """One index's access path, or None when this aggregate does not appear in it."""
+        pk_attr, sk_attr = self.table.index_keys(name)
+        if isinstance(index, LocalIndex):
+            sk_t = idx_key.sk if idx_key and idx_key.sk else self._direct(sk_attr)
+            if sk_t is None:
+                return None
+            assert self.key.pk is not None
+            return AccessPath(name, "local", pk_attr, self.key.pk, sk_attr, sk_t, index.projection)
+        pk_t = idx_key.pk if idx_key and idx_key.pk else self._direct(pk_attr)
+        sk_t = (idx_key.sk if idx_key else None) or (self._direct(sk_attr) if sk_attr else None)
+        if pk_t is None or (sk_attr is not None and sk_t is None):
+            return None
+        return AccessPath(name, "global", pk_attr, pk_t, sk_attr, sk_t, index.projection)
+
+    def _check_templates(self) -> None:
+        """Templates name fields only, and a key attribute that is a field is that field."""
         for path in self.paths:
             for template in (path.pk, path.sk):
                 if template is None:
@@ -276,12 +307,6 @@ class Mapping(Generic[T]):
                             f"{self.name}: key template {template.text!r} names {f!r}, "
                             f"which is not a field of {self.name}"
                         )
-        self.derived_attributes = frozenset(
-            a
-            for p in self.paths
-            for a in (p.pk_attr, p.sk_attr)
-            if a is not None and a not in self.field_names
-        ) | {table.type_attribute}
         for p in self.paths:
             for attr, template in ((p.pk_attr, p.pk), (p.sk_attr, p.sk)):
                 if (
@@ -293,9 +318,6 @@ class Mapping(Generic[T]):
                         f"{self.name}: key attribute {attr!r} is also a field; its template "
                         f"must be '{{{attr}}}', not {template.text!r}"
                     )
-        self.key_fields: tuple[str, ...] = self.key.fields
-        self._key_slots = [self._slots(p) for p in self.paths]
-        table.mappings.append(self)
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -460,42 +482,60 @@ class Mapping(Generic[T]):
             expires = getattr(aggregate, self.ttl)
             if expires is not None:
                 item[self.ttl] = {"N": str(epoch_seconds(expires, f"{self.name}.{self.ttl}"))}
-        for index_slot, slots in enumerate(self._key_slots):
-            written: list[str] = []
-            for attr, sort, render, template in slots:
-                if render is None:  # the attribute is a field, or keeps the field's own type
-                    if template is not None:
-                        values = {f: getattr(aggregate, f) for f in template.fields}
-                        derived = self.key_value(template, values)
-                        if derived is not None:
-                            item[attr] = derived
-                    wire = item.get(attr)
-                    if wire is None:
-                        if index_slot == 0:
-                            raise ValidationError(f"{self.name}: key field {attr!r} is None")
-                        break  # sparse index: the item leaves it
-                    check_key_value(attr, wire, sort=sort, where=self.name)
-                    written.append(attr)
-                    continue
+        for attr, sort, render, template in self._key_slots[0]:
+            if render is None:  # the attribute is a field, or keeps the field's own type
+                if template is not None:
+                    values = {f: getattr(aggregate, f) for f in template.fields}
+                    derived = self.key_value(template, values)
+                    if derived is not None:
+                        item[attr] = derived
+                wire = item.get(attr)
+                if wire is None:
+                    raise ValidationError(f"{self.name}: key field {attr!r} is None")
+            else:
                 text = render(aggregate)
                 if text is None:
-                    if index_slot == 0:
-                        fields = template.fields if template is not None else ()
-                        missing = [f for f in fields if getattr(aggregate, f) is None]
-                        raise ValidationError(f"{self.name}: key field(s) {missing} are None")
-                    break  # sparse index: the item leaves it
+                    fields = template.fields if template is not None else ()
+                    missing = [f for f in fields if getattr(aggregate, f) is None]
+                    raise ValidationError(f"{self.name}: key field(s) {missing} are None")
                 wire = {"S": text}
-                check_key_value(attr, wire, sort=sort, where=self.name)
                 item[attr] = wire
-                written.append(attr)
-            else:
-                continue
-            # An index needs both keys; a half-written index key is worse than none.
-            for attr in written:
-                if attr not in self.field_names:
-                    item.pop(attr, None)
+            check_key_value(attr, wire, sort=sort, where=self.name)
+        for slot in range(1, len(self._key_slots)):
+            index_key = self.index_key(slot, aggregate, item)
+            if index_key is not None:  # else a sparse index: the item leaves it
+                item.update(index_key)
         item[self.table.type_attribute] = {"S": self.type_name}
         return item
+
+    def index_key(
+        self, slot: int, source: Any, item: MappingABC[str, Wire] | None = None
+    ) -> dict[str, Wire] | None:
+        """The key attributes of access path `self.paths[slot]` for `source` (an aggregate, or
+        any object with the fields as attributes), checked the way DynamoDB checks keys; None
+        when a field they need is None: the item leaves that (sparse) index, since a
+        half-written index key is worse than none.
+
+        The one rule for derived index keys: `to_item` and the update builder both use it.
+        Attributes that are fields are taken from `item` (already converted) when given.
+        """
+        out: dict[str, Wire] = {}
+        for attr, sort, render, template in self._key_slots[slot]:
+            wire: Wire | None
+            if render is not None:
+                text = render(source)
+                wire = None if text is None else {"S": text}
+            elif template is not None:  # keeps the field's own type
+                wire = self.key_value(template, {f: getattr(source, f) for f in template.fields})
+            elif item is not None:
+                wire = item.get(attr)
+            else:
+                wire = self.converter.field_to_attr(attr, getattr(source, attr))
+            if wire is None:
+                return None
+            check_key_value(attr, wire, sort=sort, where=self.name)
+            out[attr] = wire
+        return out
 
     def from_item(self, item: MappingABC[str, Wire]) -> T:
         """The aggregate stored as `item` (wire format), equal to the one `to_item` was given.

@@ -6,8 +6,8 @@ boto3 DynamoDB low-level client first. One module per job; this package re-expor
 
 from __future__ import annotations
 
+from ..model.marshal.wire import Item as Item
 from .batch_write import BATCH_WRITE_LIMIT as BATCH_WRITE_LIMIT
-from .batch_write import Item as Item
 from .batch_write import write_batch
 from .cloudformation import to_cloudformation
 from .copy import CopyResult, copy_table, count_items, is_empty, renamed

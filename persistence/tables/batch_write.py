@@ -8,11 +8,9 @@ from typing import Any
 from .. import limits
 from ..errors import BatchIncomplete, ValidationError
 from ..model.keyid import key_id
+from ..model.marshal.wire import Item
 from ..runtime.retry import Backoff, error_code, is_transient, retry_unprocessed
 from .schema import Client
-
-Item = dict[str, Any]
-
 
 BATCH_WRITE_LIMIT = limits.MAX_BATCH_WRITE  # the old public name of the limit
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..errors import TableError, ValidationError
 from ..model.mapping import Mapping, Table
+from ..model.marshal.wire import Item
 from ..runtime.retry import Backoff
-from .batch_write import Item, batch_chunks, write_batch
+from .batch_write import batch_chunks, write_batch
 from .checkpoint import Checkpoint, SegmentState
 from .live import raw_describe
 from .progress import CopyProgress

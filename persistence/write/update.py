@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from .. import limits
@@ -41,7 +42,7 @@ from ..model.mapping import Mapping, epoch_seconds
 from ..model.marshal import Item, Wire, to_wire
 from ..query.projection import typed_fields
 from ..query.specification import Path, Spec, all_of, attr, parse_path, path_text
-from ..validation import attribute_size, check_depth, check_key_value
+from ..validation import attribute_size, check_depth
 from .single import ONE, exists_and_own, user_condition, write_one
 from .stamps import timestamp
 
@@ -447,12 +448,13 @@ class UpdateBuilder(Generic[T, R]):
     def _derived_clauses(self) -> list[Clause]:
         """Index key attributes computed from templates follow the fields they are made of."""
         out: list[Clause] = []
-        for path in self.mapping.paths[1:]:
-            out.extend(self._index_clauses(path))
+        for slot in range(1, len(self.mapping.paths)):
+            out.extend(self._index_clauses(slot))
         return out
 
-    def _index_clauses(self, path: Any) -> list[Clause]:
+    def _index_clauses(self, slot: int) -> list[Clause]:
         mapping = self.mapping
+        path = mapping.paths[slot]
         templates = [
             (a, t, sort)
             for a, t, sort in ((path.pk_attr, path.pk, False), (path.sk_attr, path.sk, True))
@@ -480,17 +482,11 @@ class UpdateBuilder(Generic[T, R]):
                 f"{path.index!r}, which also needs {missing}: set them in the same update (or "
                 "load the aggregate and save it)"
             )
-        values = {a: (mapping.key_value(t, known), sort) for a, t, sort in templates}
-        if any(v is None for v, _ in values.values()):
+        index_key = mapping.index_key(slot, SimpleNamespace(**known))
+        if index_key is None:
             # A half-written index key is worse than none: the item leaves the sparse index.
             return [Remove((a,)) for a, _, _ in derived]
-        out: list[Clause] = []
-        for a, _, sort in derived:
-            wire = values[a][0]
-            assert wire is not None
-            check_key_value(a, wire, sort=sort, where=mapping.name)
-            out.append(SetValue((a,), wire))
-        return out
+        return [SetValue((a,), index_key[a]) for a, _, _ in derived]
 
 
 # ---------------------------------------------------------------------- helpers
