@@ -210,11 +210,18 @@ def with_increment(
                     kept.append(clause)
             kept.extend(AddValue((f,), {"N": plain_number(d)}) for f, d in merged.items() if d)
             assign = dict(planned.assign)
+            snapshot = planned.new_snapshot
             if planned.entry is not None:
+                # The snapshot gets the incremented counters too: with the value before the
+                # increment, the next commit of the block would send the increment again.
+                snapshot = dict(snapshot or {})
                 for f, d in deltas.items():
                     value = getattr(planned.entry.aggregate, f) or 0
-                    assign[f] = like(value, counter_sum(mapping, f, value, d))
-            return replace(planned, action=replace(action, clauses=kept), assign=assign)
+                    new = counter_sum(mapping, f, value, d)
+                    assign[f] = like(value, new)
+                    snapshot[f] = {"N": plain_number(new)}
+            updated = replace(action, clauses=kept)
+            return replace(planned, action=updated, new_snapshot=snapshot, assign=assign)
         raise ValidationError(
             f"{mapping.name}: increment() and remove() of the same aggregate in one commit"
         )
