@@ -2,6 +2,9 @@
 
 The DynamoDB backend compiles them into expressions; the in-memory store applies them directly.
 Each action carries its Meaning so a cancellation reason can be mapped back to its aggregate.
+Actions are frozen: once built, an action is what is sent (the commit planner makes a new one
+with `dataclasses.replace` rather than editing it); their `item` / `key` dicts and `clauses`
+lists are not copied, so whoever builds an action hands them over and no one edits them later.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class DeleteFromSet:
 Clause = SetValue | SetIfNotExists | ListAppend | Remove | AddValue | DeleteFromSet
 
 
-@dataclass
+@dataclass(frozen=True)
 class Put:
     table: str
     item: Item
@@ -77,7 +80,7 @@ class Put:
     key: dict[str, Wire] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Update:
     table: str
     key: dict[str, Wire]
@@ -86,7 +89,7 @@ class Update:
     meaning: Meaning
 
 
-@dataclass
+@dataclass(frozen=True)
 class Delete:
     table: str
     key: dict[str, Wire]
@@ -94,7 +97,7 @@ class Delete:
     meaning: Meaning
 
 
-@dataclass
+@dataclass(frozen=True)
 class Check:
     table: str
     key: dict[str, Wire]

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from ..query.cursor import CursorSigner
 from .base import BaseUnitOfWork
-from .repository import Repository
+from .repository import UnitOfWorkRepository
 
 T = TypeVar("T")
 
@@ -37,9 +37,9 @@ class UnitOfWork(BaseUnitOfWork):
 
     def _reset(self) -> None:
         super()._reset()
-        self._repositories: dict[type, Repository[Any]] = {}
+        self._repositories: dict[type, UnitOfWorkRepository[Any]] = {}
 
-    def repository(self, aggregate_type: type[T]) -> Repository[T]:
+    def repository(self, aggregate_type: type[T]) -> UnitOfWorkRepository[T]:
         """The repository of `aggregate_type` in this block: what it loads joins the identity
         map, and its `add` / `remove` are written by `commit`. It refuses immediate writes
         (`put`, `save`, `delete`...) with ValidationError.
@@ -53,8 +53,8 @@ class UnitOfWork(BaseUnitOfWork):
         if repo is None:
             if self._signer is None:
                 self._signer = CursorSigner(self._cursor_secret)
-            repo = Repository(
-                self.backend, self.mapping(aggregate_type), unit_of_work=self, signer=self._signer
+            repo = UnitOfWorkRepository(
+                self.backend, self.mapping(aggregate_type), self.identity_map, signer=self._signer
             )
             self._repositories[aggregate_type] = repo
         return repo

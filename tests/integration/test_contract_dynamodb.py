@@ -15,6 +15,7 @@ from persistence.testing.contract import (
     UnitOfWorkContract,
 )
 from persistence.testing.contract_batches import BatchContract
+from persistence.testing.contract_commit import CommitContract
 from persistence.testing.contract_cursor import CursorContract
 from persistence.testing.contract_differential import DifferentialContract
 from persistence.testing.contract_keys import KeysContract, VersionlessContract
@@ -48,6 +49,7 @@ class TestDynamoDBBackend(
     SpecTypesContract,
     DifferentialContract,
     RulesContract,
+    CommitContract,
 ):
     @pytest.fixture
     def harness(self, dynamodb_client: Any) -> Harness:

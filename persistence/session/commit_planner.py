@@ -1,0 +1,262 @@
+"""The commit planner: what a unit of work's commit sends, worked out without changing anything.
+
+`plan_commit` reads the identity map and the pending increments, checks and prepared actions and
+returns one `PlannedWrite` per action: at most one action per item (an increment or a check on an
+item that is also written joins that item's action), then the prepared actions, then the outbox
+records. Actions are immutable: a later step (an increment, a check) makes a new action with
+`dataclasses.replace`, never edits one already built. Planning twice gives equal plans, and an
+error raised while planning leaves the unit of work exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..backends.actions import (
+    Action,
+    AddValue,
+    Check,
+    Clause,
+    Delete,
+    Meaning,
+    Put,
+    SetValue,
+    Update,
+)
+from ..errors import ValidationError
+from ..model.mapping import Mapping
+from ..model.marshal import Item, Wire
+from ..query.specification import NotExists, Spec, all_of, attr
+from ..write.diff import check_key_unchanged, counter_sum, diff, like, plain_number, wire_int
+from ..write.stamps import check_item_of, deleted_marker, item_with, new_item_assign, timestamp
+from .identity_map import Entry, Identity, IdentityMap, identity_of
+
+
+@dataclass
+class PendingIncrement:
+    """The counter deltas registered for one item by `uow.increment` (summed per field)."""
+
+    mapping: Mapping[Any]
+    key: dict[str, Wire]
+    deltas: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    """A condition registered by `uow.check` for the stored item under `key`."""
+
+    mapping: Mapping[Any]
+    key: dict[str, Wire]
+    spec: Spec
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    """An action, and what to do to its aggregate once the commit succeeded.
+
+    Attributes:
+        action: what the transaction sends.
+        entry: the tracked aggregate the action writes, if any.
+        new_snapshot: the aggregate's snapshot after the commit.
+        assign: fields to set on the aggregate after the commit (stamps, version, counters).
+        size: bytes of the item written, counted once toward the transaction's limit.
+    """
+
+    action: Action
+    entry: Entry | None = None
+    new_snapshot: Item | None = None
+    assign: MappingABC[str, Any] = field(default_factory=dict)
+    size: int = 0
+
+
+def plan_commit(
+    identity_map: IdentityMap,
+    increments: MappingABC[Identity, PendingIncrement],
+    checks: Sequence[PendingCheck],
+    extra: Iterable[Action],
+    outbox_actions: Callable[[list[Any], datetime], Iterable[Action]] | None,
+    now: datetime,
+) -> list[PlannedWrite]:
+    """Every write of a commit, in the order sent: the tracked aggregates' writes (in tracking
+    order), increments of items not otherwise written, checks of items not otherwise written,
+    the prepared actions, then the outbox's records of the aggregates' pending events.
+
+    `outbox_actions` is the outbox's `actions(events, now)` (None without an outbox). Nothing
+    given is changed.
+
+    Raises:
+        ValidationError: an increment and a hard delete of the same item, a changed key, an
+            item DynamoDB would refuse.
+    """
+    writes: dict[Identity, PlannedWrite] = {}
+    for ident, entry in identity_map.items():
+        planned = plan_entry(entry, now)
+        if planned is not None:
+            writes[ident] = planned
+    for ident, increment in increments.items():
+        planned = with_increment(writes.get(ident), increment, identity_map.get(ident), now)
+        if planned is not None:
+            writes[ident] = planned
+    for check in checks:
+        ident = identity_of(check.mapping, check.key)
+        writes[ident] = with_check(writes.get(ident), check)
+    out = [*writes.values(), *(PlannedWrite(a) for a in extra)]
+    if outbox_actions is not None:
+        events = [e for entry in identity_map for e in entry.pending_events()]
+        out.extend(PlannedWrite(a) for a in outbox_actions(events, now))
+    return out
+
+
+def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
+    """The write of one tracked aggregate: a conditional Put for a new one, the smallest
+    UpdateItem for a changed one (with its version condition), a Delete or a soft delete for a
+    removed one; None when nothing changed."""
+    mapping = entry.mapping
+    aggregate = entry.aggregate
+    meaning_key = mapping.key_fields_of(aggregate)
+    table = mapping.table.name
+    if entry.state == "new":
+        stamps = new_item_assign(mapping, aggregate, now)
+        item = item_with(mapping, aggregate, stamps)
+        meaning = Meaning(mapping.name, meaning_key, "add")
+        absent = NotExists((mapping.table.partition_key,))
+        size = check_item_of(mapping, item)
+        return PlannedWrite(Put(table, item, absent, meaning, entry.key), entry, item, stamps, size)
+
+    snapshot = entry.snapshot or {}
+    version = mapping.version
+    loaded_version = wire_int(snapshot.get(version)) if version else None
+    version_condition = (
+        attr([version]) == loaded_version if version and loaded_version is not None else None
+    )
+    if entry.state == "removed" and not mapping.soft_delete:
+        meaning = Meaning(mapping.name, meaning_key, "delete", loaded_version, version)
+        return PlannedWrite(Delete(table, entry.key, version_condition, meaning), entry)
+
+    assign: dict[str, Any] = {}
+    if entry.state == "removed" and mapping.soft_delete:
+        assign[mapping.soft_delete] = deleted_marker(mapping, now)
+    item = item_with(mapping, aggregate, assign)
+    check_key_unchanged(mapping, snapshot, item)
+    clauses, counter_clauses = diff(mapping, snapshot, item)
+    if not clauses and not counter_clauses:
+        return None
+    fields_changed = bool(clauses)  # before updated_at, which every write sets
+    if mapping.updated_at:
+        assign[mapping.updated_at] = timestamp(mapping, mapping.updated_at, now)
+    if fields_changed and version:
+        assign[version] = (loaded_version or 0) + 1
+    if assign:
+        # Again with the stamps, so index keys built from them are rewritten too.
+        item = item_with(mapping, aggregate, assign)
+        clauses, counter_clauses = diff(mapping, snapshot, item)
+    exists = attr([mapping.table.partition_key]).exists()
+    if fields_changed and version:
+        condition: Spec = version_condition if version_condition is not None else exists
+        kind: Any = "soft_delete" if entry.state == "removed" else "update"
+        meaning = Meaning(mapping.name, meaning_key, kind, loaded_version, version)
+    else:
+        # Only counters changed: ADD commutes, so no version check and no bump; the item must
+        # still exist, or ADD would create a partial one.
+        condition = exists
+        meaning = Meaning(mapping.name, meaning_key, "update", None, None)
+    size = check_item_of(mapping, item)
+    action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
+    return PlannedWrite(action, entry, item, assign, size)
+
+
+def with_increment(
+    planned: PlannedWrite | None,
+    increment: PendingIncrement,
+    entry: Entry | None,
+    now: datetime,
+) -> PlannedWrite | None:
+    """`planned` (the item's write so far, if any) with the increment's deltas added: into the
+    Put's item, into the Update's ADD clauses, or as an UpdateItem of its own. None when there
+    is nothing to write.
+
+    Raises:
+        ValidationError: the item is deleted in the same commit.
+    """
+    mapping = increment.mapping
+    deltas = {f: d for f, d in increment.deltas.items() if d != 0}
+    if planned is not None:
+        action = planned.action
+        if isinstance(action, Put) and planned.entry is not None:
+            aggregate = planned.entry.aggregate
+            item = dict(action.item)
+            assign = dict(planned.assign)
+            for f, d in deltas.items():
+                value = getattr(aggregate, f) or 0
+                new = counter_sum(mapping, f, value, d)
+                item[f] = {"N": plain_number(new)}
+                assign[f] = like(value, new)
+            return replace(
+                planned, action=replace(action, item=item), new_snapshot=item, assign=assign
+            )
+        if isinstance(action, Update):
+            merged: dict[str, Decimal] = dict(deltas)
+            kept: list[Clause] = []
+            for clause in action.clauses:
+                if isinstance(clause, AddValue) and clause.path[0] in merged:
+                    name = str(clause.path[0])
+                    merged[name] = counter_sum(mapping, name, merged[name], clause.value["N"])
+                else:
+                    kept.append(clause)
+            kept.extend(AddValue((f,), {"N": plain_number(d)}) for f, d in merged.items() if d)
+            assign = dict(planned.assign)
+            snapshot = planned.new_snapshot
+            if planned.entry is not None:
+                # The snapshot gets the incremented counters too: with the value before the
+                # increment, the next commit of the block would send the increment again.
+                snapshot = dict(snapshot or {})
+                for f, d in deltas.items():
+                    value = getattr(planned.entry.aggregate, f) or 0
+                    new = counter_sum(mapping, f, value, d)
+                    assign[f] = like(value, new)
+                    snapshot[f] = {"N": plain_number(new)}
+            updated = replace(action, clauses=kept)
+            return replace(planned, action=updated, new_snapshot=snapshot, assign=assign)
+        raise ValidationError(
+            f"{mapping.name}: increment() and remove() of the same aggregate in one commit"
+        )
+    if not deltas:
+        return None
+    clauses: list[Clause] = [AddValue((f,), {"N": plain_number(d)}) for f, d in deltas.items()]
+    if mapping.updated_at:
+        stamp = timestamp(mapping, mapping.updated_at, now)
+        wire = mapping.converter.field_to_attr(mapping.updated_at, stamp)
+        assert wire is not None
+        clauses.append(SetValue((mapping.updated_at,), wire))
+    meaning = Meaning(mapping.name, mapping.key_fields_from_item(increment.key), "increment")
+    condition = attr([mapping.table.partition_key]).exists()
+    action = Update(mapping.table.name, increment.key, clauses, condition, meaning)
+    if entry is None:
+        return PlannedWrite(action)
+    # The aggregate is loaded but unchanged: keep the in-memory object and snapshot exact.
+    snapshot = dict(entry.snapshot or {})
+    assign = {}
+    for f, d in deltas.items():
+        value = getattr(entry.aggregate, f) or 0
+        new = counter_sum(mapping, f, value, d)
+        assign[f] = like(value, new)
+        snapshot[f] = {"N": plain_number(new)}
+    return PlannedWrite(action, entry, snapshot, assign)
+
+
+def with_check(planned: PlannedWrite | None, check: PendingCheck) -> PlannedWrite:
+    """`planned` (the item's write so far, if any) with the check's condition joined to its
+    own (one action per item), or a ConditionCheck of its own."""
+    if planned is not None:
+        action = planned.action
+        condition = all_of([c for c in (action.condition, check.spec) if c is not None])
+        assert condition is not None  # the check's spec is among them
+        return replace(planned, action=replace(action, condition=condition))
+    mapping = check.mapping
+    meaning = Meaning(mapping.name, mapping.key_fields_from_item(check.key), "check")
+    return PlannedWrite(Check(mapping.table.name, check.key, check.spec, meaning))
