@@ -224,6 +224,9 @@ class Mapping(Generic[T]):
         ) | {table.type_attribute}
         self.key_fields: tuple[str, ...] = self.key.fields
         self._key_slots = [self._slots(p) for p in self.paths]
+        # The one change a mapping makes to its table, kept on purpose (adr/0001): the documented
+        # `create_table(client, table)` infers key types from the mappings that use the table,
+        # and a mapping defined without being kept must still count.
         table.mappings.append(self)
 
     # ------------------------------------------------------------------ construction steps
