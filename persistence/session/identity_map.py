@@ -16,7 +16,7 @@ from ..errors import ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
-from .snapshot import Shape, pack, unpack
+from .snapshot import Shape, pack, same, unpack
 
 T = TypeVar("T")
 State = Literal["clean", "new", "removed"]
@@ -77,6 +77,11 @@ class Entry:
             self._shape, self._packed = None, None
         else:
             self._shape, self._packed = pack(item)
+
+    def loaded_as(self, item: Item) -> bool:
+        """Whether `item` is, attribute for attribute, equal to the snapshot (False for a new
+        aggregate): nothing to write. Cheaper than reading `snapshot`."""
+        return self._packed is not None and same(self._shape, self._packed, item)
 
     def __repr__(self) -> str:
         return f"Entry({self.mapping.name}, {self.key!r}, {self.state})"
