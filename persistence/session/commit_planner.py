@@ -128,13 +128,9 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
         size = check_item_of(mapping, item)
         return PlannedWrite(Put(table, item, absent, meaning, entry.key), entry, item, stamps, size)
 
-    snapshot = entry.snapshot or {}
     version = mapping.version
-    loaded_version = wire_int(snapshot.get(version)) if version else None
-    version_condition = (
-        attr([version]) == loaded_version if version and loaded_version is not None else None
-    )
     if entry.state == "removed" and not mapping.soft_delete:
+        loaded_version, version_condition = loaded_version_of(mapping, entry.snapshot or {})
         meaning = Meaning(mapping.name, meaning_key, "delete", loaded_version, version)
         return PlannedWrite(Delete(table, entry.key, version_condition, meaning), entry)
 
@@ -142,6 +138,12 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
     if entry.state == "removed" and mapping.soft_delete:
         assign[mapping.soft_delete] = deleted_marker(mapping, now)
     item = item_with(mapping, aggregate, assign)
+    if entry.loaded_as(item):
+        # Most loaded aggregates are unchanged: found so without unpacking the snapshot, exactly
+        # when the diff below would find nothing.
+        return None
+    snapshot = entry.snapshot or {}
+    loaded_version, version_condition = loaded_version_of(mapping, snapshot)
     check_key_unchanged(mapping, snapshot, item)
     clauses, counter_clauses = diff(mapping, snapshot, item)
     if not clauses and not counter_clauses:
@@ -168,6 +170,15 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
     size = check_item_of(mapping, item)
     action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
     return PlannedWrite(action, entry, item, assign, size)
+
+
+def loaded_version_of(mapping: Mapping[Any], snapshot: Item) -> tuple[int | None, Spec | None]:
+    """The version the aggregate was loaded with, and the condition that it is still stored."""
+    version = mapping.version
+    loaded_version = wire_int(snapshot.get(version)) if version else None
+    if version is None or loaded_version is None:
+        return loaded_version, None
+    return loaded_version, attr([version]) == loaded_version
 
 
 def with_increment(

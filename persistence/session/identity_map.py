@@ -10,34 +10,81 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from ..errors import ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
+from .snapshot import Shape, pack, same, unpack
 
 T = TypeVar("T")
 State = Literal["clean", "new", "removed"]
-Identity = tuple[type, tuple[Any, ...]]
+Identity = tuple[Any, ...]
 
 
 def identity_of(mapping: Mapping[Any], key: MappingABC[str, Wire]) -> Identity:
-    """What identifies an item across a unit of work: its aggregate type and its key."""
-    return (mapping.aggregate, key_id(key))
+    """What identifies an item across a unit of work: its aggregate type and its key.
+
+    One flat tuple (type, name, tag, value, name, tag, value...), not nested ones: the identity
+    map holds one per tracked item."""
+    return (mapping.aggregate, *[part for attribute in key_id(key) for part in attribute])
 
 
-@dataclass
 class Entry:
     """One aggregate the unit of work tracks: the object, the wire item it was loaded from
-    (None for a new aggregate), its state and its wire key."""
+    (`snapshot`; None for a new aggregate), its state and its wire key.
 
-    mapping: Mapping[Any]
-    aggregate: Any
-    snapshot: Item | None
-    state: State
-    key: dict[str, Wire]
+    The snapshot is held packed (snapshot.py): reading `snapshot` unpacks a fresh copy of the
+    item, assigning it packs the item given.
+    """
+
+    __slots__ = ("_key", "_packed", "_shape", "aggregate", "mapping", "state")
+
+    def __init__(
+        self,
+        mapping: Mapping[Any],
+        aggregate: Any,
+        snapshot: Item | None,
+        state: State,
+        key: dict[str, Wire],
+    ) -> None:
+        self.mapping = mapping
+        self.aggregate = aggregate
+        self.state: State = state
+        # Flat (name, tag, value, name, tag, value...): a third of the dicts' memory.
+        self._key = tuple(
+            [x for name, wire in key.items() for t in wire.items() for x in (name, *t)]
+        )
+        self.snapshot = snapshot
+
+    @property
+    def key(self) -> dict[str, Wire]:
+        """The item's wire key, as it was loaded (or registered)."""
+        k = self._key
+        return {k[i]: {k[i + 1]: k[i + 2]} for i in range(0, len(k), 3)}
+
+    @property
+    def snapshot(self) -> Item | None:
+        """The wire item the aggregate was loaded from (None for a new aggregate)."""
+        return None if self._packed is None else unpack(self._shape, self._packed)
+
+    @snapshot.setter
+    def snapshot(self, item: Item | None) -> None:
+        self._shape: Shape | None
+        self._packed: bytes | Item | None
+        if item is None:
+            self._shape, self._packed = None, None
+        else:
+            self._shape, self._packed = pack(item)
+
+    def loaded_as(self, item: Item) -> bool:
+        """Whether `item` is, attribute for attribute, equal to the snapshot (False for a new
+        aggregate): nothing to write. Cheaper than reading `snapshot`."""
+        return self._packed is not None and same(self._shape, self._packed, item)
+
+    def __repr__(self) -> str:
+        return f"Entry({self.mapping.name}, {self.key!r}, {self.state})"
 
     def drain_events(self) -> list[Any]:
         """Take the aggregate's pending events out of it (a second call finds none)."""
