@@ -9,11 +9,13 @@ from types import ModuleType
 
 import pytest
 
+from persistence import errors
 from persistence.backends import actions, base
 from persistence.model import keys, mapping
 from persistence.model.marshal import codegen, converters
 from persistence.query import planner, specification
 from persistence.records import frozen
+from persistence.runtime import retry
 from persistence.write import batch
 
 
@@ -69,7 +71,19 @@ def test_a_frozen_class_must_write_its_init() -> None:
 
 
 # The modules a first repository read imports; their frozen value classes are @frozen records.
-FIRST_READ = [actions, base, keys, mapping, codegen, converters, planner, specification, batch]
+FIRST_READ = [
+    errors,
+    actions,
+    base,
+    keys,
+    mapping,
+    codegen,
+    converters,
+    planner,
+    specification,
+    batch,
+    retry,
+]
 
 
 @pytest.mark.parametrize("module", FIRST_READ, ids=lambda m: m.__name__)
