@@ -6,8 +6,9 @@ AWS errors outside this vocabulary pass through unchanged as botocore ClientErro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from .records import frozen
 
 
 class PersistenceError(Exception):
@@ -27,7 +28,7 @@ class NotFound(PersistenceError, LookupError):
         super().__init__(f"{aggregate_type} {self.key} not found")
 
 
-@dataclass(frozen=True)
+@frozen
 class CancellationReason:
     """Why one action of a transaction was cancelled, mapped back to its aggregate."""
 
@@ -37,6 +38,22 @@ class CancellationReason:
     key: Mapping[str, Any] | None
     action: str
     item: Mapping[str, Any] | None = None
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None,
+        aggregate_type: str | None,
+        key: Mapping[str, Any] | None,
+        action: str,
+        item: Mapping[str, Any] | None = None,
+    ) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "aggregate_type", aggregate_type)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "item", item)
 
     def __str__(self) -> str:
         where = f"{self.aggregate_type} {dict(self.key or {})}" if self.aggregate_type else "?"

@@ -2,26 +2,28 @@
 
 The DynamoDB backend compiles them into expressions; the in-memory store applies them directly.
 Each action carries its Meaning so a cancellation reason can be mapped back to its aggregate.
-Actions are frozen: once built, an action is what is sent (the commit planner makes a new one
-with `dataclasses.replace` rather than editing it); their `item` / `key` dicts and `clauses`
-lists are not copied, so whoever builds an action hands them over and no one edits them later.
+Actions are frozen (`records.frozen`, cheap to define at import): once built, an action is what
+is sent (the commit planner makes a new one with `dataclasses.replace` rather than editing it);
+their `item` / `key` dicts and `clauses` lists are not copied, so whoever builds an action hands
+them over and no one edits them later.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from ..model.marshal import Item, Wire
 from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..query.specification import Path, Spec
+from ..records import frozen
 
 Kind = Literal["add", "update", "delete", "soft_delete", "check", "increment", "put", "outbox"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Meaning:
     aggregate_type: str | None
     key: dict[str, Any]
@@ -29,49 +31,88 @@ class Meaning:
     expected_version: int | None = None
     version_attribute: str | None = None
 
+    def __init__(
+        self,
+        aggregate_type: str | None,
+        key: dict[str, Any],
+        kind: Kind,
+        expected_version: int | None = None,
+        version_attribute: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "aggregate_type", aggregate_type)
+        set_(self, "key", key)
+        set_(self, "kind", kind)
+        set_(self, "expected_version", expected_version)
+        set_(self, "version_attribute", version_attribute)
 
-@dataclass(frozen=True)
+
+@frozen
 class SetValue:
     path: Path
     value: Wire
 
+    def __init__(self, path: Path, value: Wire) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "value", value)
 
-@dataclass(frozen=True)
+
+@frozen
 class SetIfNotExists:
     path: Path
     value: Wire
 
+    def __init__(self, path: Path, value: Wire) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "value", value)
 
-@dataclass(frozen=True)
+
+@frozen
 class ListAppend:
     path: Path
     values: Wire  # an L value
     prepend: bool = False
 
+    def __init__(self, path: Path, values: Wire, prepend: bool = False) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "prepend", prepend)
 
-@dataclass(frozen=True)
+
+@frozen
 class Remove:
     path: Path
 
+    def __init__(self, path: Path) -> None:
+        object.__setattr__(self, "path", path)
 
-@dataclass(frozen=True)
+
+@frozen
 class AddValue:
     """ADD: a number delta, or members added to a set (creates the attribute when missing)."""
 
     path: Path
     value: Wire
 
+    def __init__(self, path: Path, value: Wire) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "value", value)
 
-@dataclass(frozen=True)
+
+@frozen
 class DeleteFromSet:
     path: Path
     value: Wire
+
+    def __init__(self, path: Path, value: Wire) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "value", value)
 
 
 Clause = SetValue | SetIfNotExists | ListAppend | Remove | AddValue | DeleteFromSet
 
 
-@dataclass(frozen=True)
+@frozen
 class Put:
     table: str
     item: Item
@@ -79,8 +120,23 @@ class Put:
     meaning: Meaning
     key: dict[str, Wire] = field(default_factory=dict)
 
+    def __init__(
+        self,
+        table: str,
+        item: Item,
+        condition: Spec | None,
+        meaning: Meaning,
+        key: dict[str, Wire] | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "table", table)
+        set_(self, "item", item)
+        set_(self, "condition", condition)
+        set_(self, "meaning", meaning)
+        set_(self, "key", {} if key is None else key)
 
-@dataclass(frozen=True)
+
+@frozen
 class Update:
     table: str
     key: dict[str, Wire]
@@ -88,21 +144,52 @@ class Update:
     condition: Spec | None
     meaning: Meaning
 
+    def __init__(
+        self,
+        table: str,
+        key: dict[str, Wire],
+        clauses: list[Clause],
+        condition: Spec | None,
+        meaning: Meaning,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "table", table)
+        set_(self, "key", key)
+        set_(self, "clauses", clauses)
+        set_(self, "condition", condition)
+        set_(self, "meaning", meaning)
 
-@dataclass(frozen=True)
+
+@frozen
 class Delete:
     table: str
     key: dict[str, Wire]
     condition: Spec | None
     meaning: Meaning
 
+    def __init__(
+        self, table: str, key: dict[str, Wire], condition: Spec | None, meaning: Meaning
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "table", table)
+        set_(self, "key", key)
+        set_(self, "condition", condition)
+        set_(self, "meaning", meaning)
 
-@dataclass(frozen=True)
+
+@frozen
 class Check:
     table: str
     key: dict[str, Wire]
     condition: Spec
     meaning: Meaning
+
+    def __init__(self, table: str, key: dict[str, Wire], condition: Spec, meaning: Meaning) -> None:
+        set_ = object.__setattr__
+        set_(self, "table", table)
+        set_(self, "key", key)
+        set_(self, "condition", condition)
+        set_(self, "meaning", meaning)
 
 
 Action = Put | Update | Delete | Check

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..model.marshal import Item, Wire
 from ..query.expressions import ExpressionBuilder, check_expression_size
 from ..query.planner import Plan
+from ..records import frozen
 from .actions import Action, Delete, Put
 
 
@@ -28,7 +29,7 @@ class ReadResult:
     consumed_capacity: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class RawReason:
     """One CancellationReasons entry of a cancelled transaction, as the backend reported it:
     the code (`None`, `ConditionalCheckFailed`, `TransactionConflict`...), its message and the
@@ -37,6 +38,11 @@ class RawReason:
     code: str
     message: str | None = None
     item: Item | None = None
+
+    def __init__(self, code: str, message: str | None = None, item: Item | None = None) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "item", item)
 
 
 class Cancelled(Exception):

@@ -17,28 +17,37 @@ import enum
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from ..errors import ValidationError
+from ..records import frozen
 
 _HOLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Hole:
     field: str
     format_spec: str
     stop: str | None = None  # first character of the literal that follows; None: ends the text
 
+    def __init__(self, field: str, format_spec: str, stop: str | None = None) -> None:
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "format_spec", format_spec)
+        object.__setattr__(self, "stop", stop)
 
-@dataclass(frozen=True)
+
+@frozen
 class Template:
     text: str
     parts: tuple[str | Hole, ...]
+
+    def __init__(self, text: str, parts: tuple[str | Hole, ...]) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "parts", parts)
 
     @classmethod
     def parse(cls, text: str) -> Template:

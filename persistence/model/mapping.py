@@ -6,12 +6,12 @@ import dataclasses
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from ..errors import ValidationError
+from ..records import frozen
 from ..validation import check_key_value
 from .keyid import key_id
 from .keys import Key, Template
@@ -22,7 +22,7 @@ Projection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]
 KeyType = Literal["S", "N", "B"]
 
 
-@dataclass(frozen=True)
+@frozen
 class GlobalIndex:
     """A global secondary index of a `Table`.
 
@@ -38,8 +38,20 @@ class GlobalIndex:
     sort_key: str | None = None
     projection: Projection = "ALL"
 
+    def __init__(
+        self,
+        name: str,
+        partition_key: str,
+        sort_key: str | None = None,
+        projection: Projection = "ALL",
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "partition_key", partition_key)
+        object.__setattr__(self, "sort_key", sort_key)
+        object.__setattr__(self, "projection", projection)
 
-@dataclass(frozen=True)
+
+@frozen
 class LocalIndex:
     """A local secondary index of a `Table` (which then needs a sort key): the table's
     partition key with another sort key.
@@ -53,6 +65,11 @@ class LocalIndex:
     name: str
     sort_key: str
     projection: Projection = "ALL"
+
+    def __init__(self, name: str, sort_key: str, projection: Projection = "ALL") -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "sort_key", sort_key)
+        object.__setattr__(self, "projection", projection)
 
 
 Index = GlobalIndex | LocalIndex
@@ -129,7 +146,7 @@ class Table:
         return f"Table({self.name!r})"
 
 
-@dataclass(frozen=True)
+@frozen
 class AccessPath:
     """One way to reach items by key: the table itself or one index."""
 
@@ -140,6 +157,24 @@ class AccessPath:
     sk_attr: str | None
     sk: Template | None
     projection: Projection = "ALL"
+
+    def __init__(
+        self,
+        index: str | None,
+        kind: Literal["table", "global", "local"],
+        pk_attr: str,
+        pk: Template,
+        sk_attr: str | None,
+        sk: Template | None,
+        projection: Projection = "ALL",
+    ) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "pk_attr", pk_attr)
+        object.__setattr__(self, "pk", pk)
+        object.__setattr__(self, "sk_attr", sk_attr)
+        object.__setattr__(self, "sk", sk)
+        object.__setattr__(self, "projection", projection)
 
     @property
     def label(self) -> str:

@@ -15,6 +15,7 @@ from ..errors import ValidationError
 from ..model.keys import Template, format_part, sorts_as_text
 from ..model.mapping import AccessPath, GlobalIndex, Mapping
 from ..model.marshal import Wire
+from ..records import frozen
 from .expressions import canonical
 from .spec_types import validate_against
 from .specification import (
@@ -34,7 +35,7 @@ from .specification import (
 Operation = Literal["GetItem", "Query", "Scan"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     operation: Operation
     table: str
@@ -47,6 +48,32 @@ class Plan:
     consistent: bool
     path: AccessPath | None
     key_attributes: tuple[str, ...]  # attributes of LastEvaluatedKey for this read
+
+    def __init__(
+        self,
+        operation: Operation,
+        table: str,
+        index: str | None,
+        key: dict[str, Wire] | None,
+        key_condition: tuple[Spec, ...],
+        filter: Spec | None,
+        post_filter: Spec | None,
+        descending: bool,
+        consistent: bool,
+        path: AccessPath | None,
+        key_attributes: tuple[str, ...],
+    ) -> None:
+        object.__setattr__(self, "operation", operation)
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "key_condition", key_condition)
+        object.__setattr__(self, "filter", filter)
+        object.__setattr__(self, "post_filter", post_filter)
+        object.__setattr__(self, "descending", descending)
+        object.__setattr__(self, "consistent", consistent)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "key_attributes", key_attributes)
 
     def describe(self) -> str:
         if self.operation == "GetItem":

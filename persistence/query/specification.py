@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from .. import limits
 from ..errors import ValidationError
 from ..model.mapping import Mapping as AggregateMapping
 from ..model.marshal import Wire, class_converter, to_wire
+from ..records import frozen
 from ..validation import attribute_size, check_text
 
 PathElement = str | int
@@ -131,9 +132,12 @@ def _flatten(kind: type[And] | type[Or], specs: Iterable[Spec]) -> Iterator[Spec
             yield spec
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class And(Spec):
     children: tuple[Spec, ...]
+
+    def __init__(self, children: tuple[Spec, ...]) -> None:
+        object.__setattr__(self, "children", children)
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
         return all(child.evaluate(item) for child in self.children)
@@ -143,9 +147,12 @@ class And(Spec):
             yield from child.paths()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Or(Spec):
     children: tuple[Spec, ...]
+
+    def __init__(self, children: tuple[Spec, ...]) -> None:
+        object.__setattr__(self, "children", children)
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
         return any(child.evaluate(item) for child in self.children)
@@ -155,9 +162,12 @@ class Or(Spec):
             yield from child.paths()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Not(Spec):
     child: Spec
+
+    def __init__(self, child: Spec) -> None:
+        object.__setattr__(self, "child", child)
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
         return not self.child.evaluate(item)
@@ -200,11 +210,14 @@ class _Comparable:
         return Between(self._left(), _operand(low, "between"), _operand(high, "between"))
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Size(_Comparable):
     """`size(path)` as an operand."""
 
     path: Path
+
+    def __init__(self, path: Path) -> None:
+        object.__setattr__(self, "path", path)
 
     def _left(self) -> Left:
         return self
@@ -212,12 +225,16 @@ class Size(_Comparable):
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
+@frozen
 class Value:
     """A literal operand; its wire form is computed once."""
 
     value: Any
     wire: Wire = field(compare=False)
+
+    def __init__(self, value: Any, wire: Wire) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "wire", wire)
 
     @classmethod
     def of(cls, value: Any, where: str = "a comparison") -> Value:
@@ -241,11 +258,14 @@ class Value:
         return cls(value, wire)
 
 
-@dataclass(frozen=True)
+@frozen
 class PathOperand:
     """Another attribute as an operand: attr("a") < attr("b")."""
 
     path: Path
+
+    def __init__(self, path: Path) -> None:
+        object.__setattr__(self, "path", path)
 
 
 # What a comparison or between accepts on either side. Anything else is refused when the spec is
@@ -356,11 +376,17 @@ def _check_distinct(left: Left, operands: Iterable[Operand], where: str) -> None
             )
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Comparison(Spec):
     left: Left
     op: Op
     right: Operand
+
+    def __init__(self, left: Left, op: Op, right: Operand) -> None:
+        object.__setattr__(self, "left", left)
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "right", right)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.op not in _OPS_TEXT:
@@ -385,11 +411,17 @@ class Comparison(Spec):
         yield from _operand_paths((self.right,))
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Between(Spec):
     left: Left
     low: Operand
     high: Operand
+
+    def __init__(self, left: Left, low: Operand, high: Operand) -> None:
+        object.__setattr__(self, "left", left)
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _check_left(self.left, "between")
@@ -424,10 +456,15 @@ class Between(Spec):
         yield from _operand_paths((self.low, self.high))
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class BeginsWith(Spec):
     path: Path
     prefix: Value
+
+    def __init__(self, path: Path, prefix: Value) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "prefix", prefix)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _check_left(self.path, "begins_with")
@@ -450,10 +487,15 @@ class BeginsWith(Spec):
         yield self.path
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Contains(Spec):
     path: Path
     operand: Value
+
+    def __init__(self, path: Path, operand: Value) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "operand", operand)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _check_left(self.path, "contains")
@@ -484,10 +526,15 @@ class Contains(Spec):
         yield self.path
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class In(Spec):
     left: Left
     values: tuple[Value, ...]
+
+    def __init__(self, left: Left, values: tuple[Value, ...]) -> None:
+        object.__setattr__(self, "left", left)
+        object.__setattr__(self, "values", values)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         _check_left(self.left, "is_in")
@@ -509,9 +556,12 @@ class In(Spec):
         yield _left_path(self.left)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Exists(Spec):
     path: Path
+
+    def __init__(self, path: Path) -> None:
+        object.__setattr__(self, "path", path)
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
         return resolve(item, self.path) is not None
@@ -520,9 +570,12 @@ class Exists(Spec):
         yield self.path
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class NotExists(Spec):
     path: Path
+
+    def __init__(self, path: Path) -> None:
+        object.__setattr__(self, "path", path)
 
     def evaluate(self, item: Mapping[str, Wire]) -> bool:
         return resolve(item, self.path) is None

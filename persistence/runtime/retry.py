@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol, TypeVar
 
 from ..limits import TOKEN_WINDOW_SECONDS as TOKEN_WINDOW_SECONDS
+from ..records import frozen
 
 T = TypeVar("T")
 
@@ -19,7 +20,7 @@ def full_jitter(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2**attempt)))
 
 
-@dataclass(frozen=True)
+@frozen
 class Backoff:
     """Bounded exponential backoff with full jitter: attempt n waits a random time between 0
     and min(cap, base * 2**n) seconds.
@@ -35,6 +36,18 @@ class Backoff:
     base: float = 0.05
     cap: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+    def __init__(
+        self,
+        attempts: int = 8,
+        base: float = 0.05,
+        cap: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        object.__setattr__(self, "attempts", attempts)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "cap", cap)
+        object.__setattr__(self, "sleep", sleep)
 
     def delay(self, attempt: int) -> float:
         """Full jitter: uniform between 0 and min(cap, base * 2**attempt) (`full_jitter`)."""
@@ -180,7 +193,7 @@ class _HasRemaining(Protocol):
 Deadline = float | Callable[[], float] | _HasRemaining
 
 
-@dataclass(frozen=True)
+@frozen
 class RetryPolicy:
     """How a unit of work retries one commit (the same request, the same ClientRequestToken).
 
@@ -202,6 +215,29 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     wall_clock: Callable[[], float] = field(default=time.time, compare=False)
+
+    def __init__(
+        self,
+        attempts: int = 4,
+        base: float = 0.05,
+        cap: float = 1.0,
+        max_elapsed: float = 30.0,
+        deadline: Deadline | None = None,
+        reserve: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        object.__setattr__(self, "attempts", attempts)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "cap", cap)
+        object.__setattr__(self, "max_elapsed", max_elapsed)
+        object.__setattr__(self, "deadline", deadline)
+        object.__setattr__(self, "reserve", reserve)
+        object.__setattr__(self, "sleep", sleep)
+        object.__setattr__(self, "clock", clock)
+        object.__setattr__(self, "wall_clock", wall_clock)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.attempts < 1:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +35,7 @@ from ..backends.base import Backend
 from ..errors import BatchIncomplete, ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
+from ..records import frozen
 from ..runtime.retry import Backoff, error_code, is_transient, retry_unprocessed
 from .stamps import checked_item, new_item_assign
 
@@ -45,12 +45,16 @@ log = logging.getLogger("persistence.batch")
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     """One write of a batch and what the caller knows it by (an aggregate or a key dict)."""
 
     action: Put | Delete
     origin: Any
+
+    def __init__(self, action: Put | Delete, origin: Any) -> None:
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "origin", origin)
 
 
 def check_unique(requests: Sequence[Request], what: str) -> None:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...errors import ValidationError
+from ...records import frozen
 from .converters import Registry, TypeConverter, element_to, unwrap_optional
 from .wire import Item, Wire
 
@@ -222,7 +223,7 @@ def field_errors(cls: type, problems: list[tuple[str, str]]) -> ValidationError:
     return ValidationError(f"{name} has {len(problems)} invalid fields: {listed}")
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class FieldInfo:
     """One stored field of a dataclass: its declared type (None removed) and converter."""
 
@@ -232,6 +233,22 @@ class FieldInfo:
     converter: TypeConverter
     has_default: bool
     init: bool
+
+    def __init__(
+        self,
+        name: str,
+        type: Any,
+        optional: bool,
+        converter: TypeConverter,
+        has_default: bool,
+        init: bool,
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "optional", optional)
+        object.__setattr__(self, "converter", converter)
+        object.__setattr__(self, "has_default", has_default)
+        object.__setattr__(self, "init", init)
 
 
 class ClassConverter:

@@ -19,18 +19,34 @@ from typing import Any, Protocol
 
 from ... import numbers
 from ...errors import ValidationError
+from ...records import frozen
 from ...validation import number_text, parse_number
 from .wire import FromAttr, Item, ToAttr, Wire, dynamic_set, from_wire, or_null
 
 Custom = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class TypeConverter:
     """How values of one declared type go to and come from the wire."""
 
     to_attr: ToAttr
     from_attr: FromAttr
+
+    def __init__(
+        self,
+        to_attr: ToAttr,
+        from_attr: FromAttr,
+        fast: str = "",
+        python: Any = None,
+        is_set: bool = False,
+    ) -> None:
+        object.__setattr__(self, "to_attr", to_attr)
+        object.__setattr__(self, "from_attr", from_attr)
+        object.__setattr__(self, "fast", fast)
+        object.__setattr__(self, "python", python)
+        object.__setattr__(self, "is_set", is_set)
+
     # Wire tag for the inline fast path in generated code ("S", "N", "BOOL"...), or "".
     fast: str = ""
     python: Any = None
