@@ -18,7 +18,7 @@ import time
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ... import limits
 from ...errors import ValidationError
@@ -62,7 +62,6 @@ def _sort_value(wire: Wire | None) -> tuple[int, Any]:
     return (3, bytes(inner))
 
 
-_SCALAR = ("S", "N", "B")
 Order = tuple[Any, ...]
 KeyId = tuple[Any, ...]
 
@@ -110,24 +109,36 @@ class _Index:
         self.entries: dict[KeyId, tuple[tuple[str, Any], Order]] = {}
         self.irregular: set[KeyId] = set()
 
-    def add(self, kid: KeyId, item: Item) -> None:
+    def entry(self, item: Item) -> tuple[tuple[str, Any], Order] | Literal[False] | None:
+        """(partition, read order) of `item` in this index; None when it lacks a key attribute
+        (not in a sparse index), False when a key value is irregular."""
         if self.pk_attr not in item or (self.sk_attr is not None and self.sk_attr not in item):
-            return
+            return None
         pid = _partition_id(item[self.pk_attr])
         if pid is None or (self.sk_attr is not None and _partition_id(item[self.sk_attr]) is None):
-            self.irregular.add(kid)
-            return
+            return False
         try:
-            position = self.order(item)
+            return pid, self.order(item)
         except (TypeError, ValueError, ArithmeticError):
-            self.irregular.add(kid)
+            return False
+
+    def put(self, kid: KeyId, item: Item) -> None:
+        """Index `item` under `kid`, replacing its entry if any; an entry that stays where it
+        was (most overwrites and updates keep their keys) is left alone."""
+        entry = self.entry(item)
+        if entry and entry == self.entries.get(kid):
             return
-        partition = self.partitions.get(pid)
-        if partition is None:
-            partition = self.partitions[pid] = _Partition()
-        insort(partition.keys, position)
-        partition.kids[position] = kid
-        self.entries[kid] = (pid, position)
+        self.remove(kid)
+        if entry is False:
+            self.irregular.add(kid)
+        elif entry:
+            pid, position = entry
+            partition = self.partitions.get(pid)
+            if partition is None:
+                partition = self.partitions[pid] = _Partition()
+            insort(partition.keys, position)
+            partition.kids[position] = kid
+            self.entries[kid] = entry
 
     def remove(self, kid: KeyId) -> None:
         self.irregular.discard(kid)
@@ -161,11 +172,9 @@ class _TableData:
             self.indexes[name] = _Index(pk_attr, sk_attr, _query_order(table, name))
 
     def store(self, kid: KeyId, item: Item) -> None:
-        if kid in self.items:
-            self.delete(kid)
         self.items[kid] = item
         for index in self.indexes.values():
-            index.add(kid, item)
+            index.put(kid, item)
 
     def delete(self, kid: KeyId) -> None:
         if self.items.pop(kid, None) is None:
