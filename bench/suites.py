@@ -12,12 +12,22 @@ import tempfile
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import persistence as p
+from persistence.backends.actions import Delete, Meaning, Put
 
 from . import peers
-from .model import ORDERS, Order, hand_from_item, hand_to_item, json_ready, make_order
+from .model import (
+    ORDERS,
+    TABLE,
+    Order,
+    hand_from_item,
+    hand_to_item,
+    json_ready,
+    make_order,
+)
 from .stub import Stub, new_client
 from .timing import best
 
@@ -669,4 +679,53 @@ def _retained_by_unit_of_work() -> tuple[float, float]:
     return alone, in_uow
 
 
-SUITES = [marshalling, reading, committing, requests, cold_start, memory]
+
+
+# ---------------------------------------------------------------------------- in-memory query
+
+
+def in_memory_query(s: Settings, skipped: list[str]) -> list[Row]:
+    """A 10-item Query on an InMemoryStore of 1,000 and of 100,000 items: the store keeps its
+    items by partition, so the bigger table must not cost more than a few times the smaller.
+    Only the 10 orders read are whole; the other items carry just their keys, which keeps the
+    100,000-item build to a few seconds."""
+    spec = p.attr("customer") == "customer-bench"
+    meaning = Meaning(None, {}, "put")
+    timings = {}
+    for size in (1_000, 100_000):
+        store = p.InMemoryStore()
+        repo = p.InMemoryRepository(ORDERS, store=store)
+        puts: list[Put | Delete] = []
+        for i in range(size):
+            if i < 10:
+                item = hand_to_item(make_order(i))
+                item["customer"] = {"S": "customer-bench"}
+                item["gsi1pk"] = {"S": "CUSTOMER#customer-bench"}
+            else:
+                item = {
+                    "pk": {"S": f"ORDER#o{i:06d}"},
+                    "sk": {"S": "ORDER"},
+                    "gsi1pk": {"S": f"CUSTOMER#customer-{i % 97}"},
+                    "gsi1sk": {"S": f"ORDER#o{i:06d}"},
+                    "_type": {"S": "Order"},
+                }
+            puts.append(Put(TABLE.name, item, None, meaning))
+        for start in range(0, size, 25):
+            store.batch_write({TABLE.name: puts[start : start + 25]})
+        assert repo.explain(spec) == "Query orders.by_customer"
+        assert len(repo.find(spec).items) == 10
+        timings[size] = best(partial(repo.find, spec), number=s.n(50), repeat=s.repeat)
+    small, large = timings[1_000], timings[100_000]
+    return [
+        Row("7 in-memory", "10-item Query, InMemoryStore of 1,000 items (floor)", small, small),
+        Row(
+            "7 in-memory",
+            "the same Query on 100,000 items (goal: <= 3x the 1,000-item one)",
+            large,
+            small,
+            3.0,
+        ),
+    ]
+
+
+SUITES = [marshalling, reading, committing, requests, cold_start, memory, in_memory_query]

@@ -4,6 +4,9 @@ Items are stored in wire format, so the in-memory backend exercises the same mar
 real one. Reads come back in DynamoDB's order (sort key within a partition; index keys, then table
 keys, for an index), `limit` counts items evaluated before the filter, pages stop at 1 MB, and
 every write, single or transactional, is applied under one lock: all or nothing.
+
+The table and each of its indexes keep their entries by partition, in read order, so a Query
+costs O(log n + k) like DynamoDB's rather than a scan of the table.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import copy
 import hashlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ... import limits
 from ...errors import ValidationError
@@ -22,7 +26,7 @@ from ...model.keyid import key_id
 from ...model.marshal import Item, Wire
 from ...query.expressions import ExpressionBuilder
 from ...query.planner import Plan
-from ...query.specification import Spec
+from ...query.specification import BeginsWith, Between, Comparison, Spec, Value
 from ...validation import item_size
 from ..actions import (
     Action,
@@ -58,10 +62,143 @@ def _sort_value(wire: Wire | None) -> tuple[int, Any]:
     return (3, bytes(inner))
 
 
+Order = tuple[Any, ...]
+KeyId = tuple[Any, ...]
+
+
+def _partition_id(wire: Any) -> tuple[str, Any] | None:
+    """A hashable identity that two partition key values share exactly when DynamoDB takes them
+    as equal (numbers by value); None for a value that is no key (not S, N or B)."""
+    if not isinstance(wire, dict) or len(wire) != 1:
+        return None
+    (tag, inner), *_ = wire.items()
+    try:
+        if tag == "S" and isinstance(inner, str):
+            return ("S", inner)
+        if tag == "N":
+            return ("N", Decimal(inner))
+        if tag == "B":
+            return ("B", bytes(inner))
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    return None
+
+
+class _Partition:
+    """One partition of the table or an index: the entries' read orders, sorted, and the
+    primary key each one stands for."""
+
+    __slots__ = ("keys", "kids")
+
+    def __init__(self) -> None:
+        self.keys: list[Order] = []
+        self.kids: dict[Order, KeyId] = {}
+
+
+class _Index:
+    """The table's (name None) or one index's entries by partition. An item lacking the index's
+    key attributes is not in it (a sparse index). An entry whose key value is not S, N or B (which
+    DynamoDB refuses to store) is only counted as irregular: Queries on that index then fall back
+    to evaluating every item, so they behave as before even on such data."""
+
+    def __init__(self, pk_attr: str, sk_attr: str | None, order: Callable[[Item], Order]) -> None:
+        self.pk_attr = pk_attr
+        self.sk_attr = sk_attr
+        self.order = order
+        self.partitions: dict[tuple[str, Any], _Partition] = {}
+        self.entries: dict[KeyId, tuple[tuple[str, Any], Order]] = {}
+        self.irregular: set[KeyId] = set()
+
+    def entry(self, item: Item) -> tuple[tuple[str, Any], Order] | Literal[False] | None:
+        """(partition, read order) of `item` in this index; None when it lacks a key attribute
+        (not in a sparse index), False when a key value is irregular."""
+        if self.pk_attr not in item or (self.sk_attr is not None and self.sk_attr not in item):
+            return None
+        pid = _partition_id(item[self.pk_attr])
+        if pid is None or (self.sk_attr is not None and _partition_id(item[self.sk_attr]) is None):
+            return False
+        try:
+            return pid, self.order(item)
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+
+    def put(self, kid: KeyId, item: Item) -> None:
+        """Index `item` under `kid`, replacing its entry if any; an entry that stays where it
+        was (most overwrites and updates keep their keys) is left alone."""
+        entry = self.entry(item)
+        if entry and entry == self.entries.get(kid):
+            return
+        self.remove(kid)
+        if entry is False:
+            self.irregular.add(kid)
+        elif entry:
+            pid, position = entry
+            partition = self.partitions.get(pid)
+            if partition is None:
+                partition = self.partitions[pid] = _Partition()
+            insort(partition.keys, position)
+            partition.kids[position] = kid
+            self.entries[kid] = entry
+
+    def remove(self, kid: KeyId) -> None:
+        self.irregular.discard(kid)
+        entry = self.entries.pop(kid, None)
+        if entry is None:
+            return
+        pid, position = entry
+        partition = self.partitions[pid]
+        at = bisect_left(partition.keys, position)
+        del partition.keys[at]
+        del partition.kids[position]
+        if not partition.keys:
+            del self.partitions[pid]
+
+    def clear(self) -> None:
+        self.partitions.clear()
+        self.entries.clear()
+        self.irregular.clear()
+
+
 class _TableData:
+    """A table's items by key id, and its indexes kept in step with them: every change to
+    `items` goes through `store` and `delete`."""
+
     def __init__(self, table: Any) -> None:
         self.table = table
-        self.items: dict[tuple[Any, ...], Item] = {}
+        self.items: dict[KeyId, Item] = {}
+        self.indexes: dict[str | None, _Index] = {}
+        for name in (None, *table.indexes):
+            pk_attr, sk_attr = table.index_keys(name)
+            self.indexes[name] = _Index(pk_attr, sk_attr, _query_order(table, name))
+
+    def store(self, kid: KeyId, item: Item) -> None:
+        self.items[kid] = item
+        for index in self.indexes.values():
+            index.put(kid, item)
+
+    def delete(self, kid: KeyId) -> None:
+        if self.items.pop(kid, None) is None:
+            return
+        for index in self.indexes.values():
+            index.remove(kid)
+
+    def clear(self) -> None:
+        self.items.clear()
+        for index in self.indexes.values():
+            index.clear()
+
+
+def _query_order(table: Any, index: str | None) -> Callable[[Mapping[str, Wire]], Order]:
+    """A Query's order on the table or `index`: the sort key, then the table's keys (which
+    makes it total, so equal index keys come back in one deterministic order)."""
+    _, sk = table.index_keys(index)
+    table_keys = table.key_attributes()
+
+    def order(item: Mapping[str, Wire]) -> Order:
+        head = (_sort_value(item.get(sk)),) if sk else ()
+        return head + tuple(_sort_value(item.get(a)) for a in table_keys)
+
+    return order
 
 
 class InMemoryStore:
@@ -75,6 +212,10 @@ class InMemoryStore:
         self._tables: dict[str, _TableData] = {}
         self._tokens: dict[str, tuple[float, str]] = {}
         self.requests: list[str] = []  # operation names, for tests that count round trips
+        # Stored items a Query or Scan has looked at, for tests that check a Query reads only
+        # its partition's range.
+        self.examined = 0
+        self._indexed = True  # False: every Query evaluates every item (tests compare the two)
 
     # ------------------------------------------------------------------ schema
 
@@ -107,7 +248,7 @@ class InMemoryStore:
         """Empty every table, forget idempotency tokens and the request log."""
         with self._lock:
             for data in self._tables.values():
-                data.items.clear()
+                data.clear()
             self._tokens.clear()
             self.requests.clear()
 
@@ -155,43 +296,26 @@ class InMemoryStore:
             read_expressions(ExpressionBuilder(), plan)  # the 4 KB limit, as DynamoDB
             self.requests.append(plan.operation)
             data = self._data(plan.table)
-            pk_attr, sk_attr = data.table.index_keys(plan.index)
-            candidates = [
-                i for i in data.items.values() if pk_attr in i and (sk_attr is None or sk_attr in i)
-            ]
-            if plan.operation == "Query":
-                candidates = [i for i in candidates if _all(plan.key_condition, i)]
-                order = self._query_order(data, plan.index)
-                candidates.sort(key=order, reverse=plan.descending)
-            else:
-                if segment is not None and total_segments is not None:
-                    candidates = [
-                        i
-                        for i in candidates
-                        if _segment_of(i[data.table.partition_key], total_segments) == segment
-                    ]
-                order = self._scan_order(data)
-                candidates.sort(key=order)
-            if start_key is not None:
-                position = order(dict(start_key))
-                if plan.operation == "Query" and plan.descending:
-                    candidates = [i for i in candidates if order(i) < position]
-                else:
-                    candidates = [i for i in candidates if order(i) > position]
+            candidates: Iterator[Item] | None = None
+            if plan.operation == "Query" and self._indexed:
+                candidates = self._indexed_query(data, plan, start_key)
+            if candidates is None:
+                candidates = iter(
+                    self._every_candidate(data, plan, segment, total_segments, start_key)
+                )
             evaluated: list[Item] = []
             size = 0
             stopped = False
-            for item in candidates:
-                if limit is not None and len(evaluated) >= limit:
-                    stopped = True
-                    break
+            # The page stops at the limit without looking at the next candidate: a Query reads
+            # only what it returns (its candidates come lazily from the index).
+            for item in candidates if limit is None or limit > 0 else ():
                 evaluated.append(item)
                 size += item_size(item)
                 if size >= limits.MAX_PAGE_BYTES:
-                    stopped = len(evaluated) < len(candidates)
+                    stopped = next(candidates, None) is not None
                     break
-            else:
-                stopped = False
+                if limit is not None and len(evaluated) >= limit:
+                    break
             if limit is not None and len(evaluated) == limit:
                 # DynamoDB hands out LastEvaluatedKey whenever it stopped at the limit.
                 stopped = True
@@ -204,15 +328,90 @@ class InMemoryStore:
             capacity = _read_capacity(plan, size) if return_consumed_capacity else None
             return ReadResult(items, last_key, len(matched), len(evaluated), capacity)
 
-    def _query_order(self, data: _TableData, index: str | None) -> Any:
-        _, sk = data.table.index_keys(index)
-        table_keys = data.table.key_attributes()
+    def _every_candidate(
+        self,
+        data: _TableData,
+        plan: Plan,
+        segment: int | None,
+        total_segments: int | None,
+        start_key: Mapping[str, Wire] | None,
+    ) -> list[Item]:
+        """Every item the read may return, in its order, after `start_key`: a Scan's, or a
+        Query's when its key condition is not one the index can narrow."""
+        pk_attr, sk_attr = data.table.index_keys(plan.index)
+        candidates = [
+            i for i in data.items.values() if pk_attr in i and (sk_attr is None or sk_attr in i)
+        ]
+        self.examined += len(candidates)
+        if plan.operation == "Query":
+            candidates = [i for i in candidates if _all(plan.key_condition, i)]
+            order = _query_order(data.table, plan.index)
+            candidates.sort(key=order, reverse=plan.descending)
+        else:
+            if segment is not None and total_segments is not None:
+                candidates = [
+                    i
+                    for i in candidates
+                    if _segment_of(i[data.table.partition_key], total_segments) == segment
+                ]
+            order = self._scan_order(data)
+            candidates.sort(key=order)
+        if start_key is not None:
+            position = order(dict(start_key))
+            if plan.operation == "Query" and plan.descending:
+                candidates = [i for i in candidates if order(i) < position]
+            else:
+                candidates = [i for i in candidates if order(i) > position]
+        return candidates
 
-        def order(item: Mapping[str, Wire]) -> tuple[Any, ...]:
-            head = (_sort_value(item.get(sk)),) if sk else ()
-            return head + tuple(_sort_value(item.get(a)) for a in table_keys)
+    def _indexed_query(
+        self, data: _TableData, plan: Plan, start_key: Mapping[str, Wire] | None
+    ) -> Iterator[Item] | None:
+        """The Query's items, lazily, from its partition's entries between the bounds its sort
+        key condition and `start_key` set; None when the index cannot serve it exactly (then
+        every item is evaluated). Every entry yielded still passes the whole key condition, so
+        the bounds only skip entries that cannot match."""
+        index = data.indexes.get(plan.index)
+        if index is None or index.irregular:
+            return None
+        pid = None
+        for spec in plan.key_condition:
+            if (
+                isinstance(spec, Comparison)
+                and spec.op == "=="
+                and spec.left == (index.pk_attr,)
+                and isinstance(spec.right, Value)
+            ):
+                pid = _partition_id(spec.right.wire)
+                break
+        if pid is None:
+            return None
+        partition = index.partitions.get(pid)
+        if partition is None:
+            return iter(())
+        keys = partition.keys
+        low, high = 0, len(keys)
+        if index.sk_attr is not None:
+            for spec in plan.key_condition:
+                low, high = _narrow(keys, spec, (index.sk_attr,), low, high)
+        if start_key is not None:
+            position = index.order(dict(start_key))
+            if plan.descending:
+                high = min(high, bisect_left(keys, position))
+            else:
+                low = max(low, bisect_right(keys, position))
+        positions = range(high - 1, low - 1, -1) if plan.descending else range(low, high)
+        return self._entries(data, partition, positions, plan.key_condition)
 
-        return order
+    def _entries(
+        self, data: _TableData, partition: _Partition, positions: range, condition: Sequence[Spec]
+    ) -> Iterator[Item]:
+        # The list is read by position while the caller holds the lock: no write can interleave.
+        for at in positions:
+            item = data.items[partition.kids[partition.keys[at]]]
+            self.examined += 1
+            if _all(condition, item):
+                yield item
 
     def _scan_order(self, data: _TableData) -> Any:
         table_keys = data.table.key_attributes()
@@ -274,9 +473,9 @@ class InMemoryStore:
                 if new is _UNCHANGED:
                     continue
                 if new is None:
-                    data.items.pop(kid, None)
+                    data.delete(kid)
                 else:
-                    data.items[kid] = new
+                    data.store(kid, new)
             self._tokens[token] = (now, fingerprint)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
@@ -319,9 +518,9 @@ class InMemoryStore:
         if new is _UNCHANGED:
             return None
         if new is None:
-            data.items.pop(kid, None)
+            data.delete(kid)
             return None
-        data.items[kid] = new
+        data.store(kid, new)
         stored: Item = new
         return stored
 
@@ -345,6 +544,64 @@ class InMemoryStore:
             return data, kid, updated
         assert isinstance(action, Check)
         return data, kid, _UNCHANGED
+
+
+def _narrow(keys: list[Order], spec: Spec, sk: tuple[str], low: int, high: int) -> tuple[int, int]:
+    """[low, high) of `keys` narrowed to the entries whose sort key can satisfy `spec`, when it
+    is a condition on the sort key `sk` with literal values. Entries start with the sort key's
+    (type rank, value) pair, in DynamoDB's order within a type; a condition never matches a
+    value of another type, so its bounds stay within the type of its value."""
+
+    def first(entry: Order) -> Any:
+        return entry[0]
+
+    def at_least(value: Any) -> int:
+        return bisect_left(keys, value, low, high, key=first)
+
+    def above(value: Any) -> int:
+        return bisect_right(keys, value, low, high, key=first)
+
+    if isinstance(spec, Comparison) and spec.left == sk and isinstance(spec.right, Value):
+        if spec.op not in ("==", "<", "<=", ">", ">=") or _partition_id(spec.right.wire) is None:
+            return low, high
+        value = _sort_value(spec.right.wire)
+        rank = value[0]
+        start, end = at_least((rank,)), at_least((rank + 1,))
+        if spec.op == "==":
+            start, end = at_least(value), above(value)
+        elif spec.op == "<":
+            end = at_least(value)
+        elif spec.op == "<=":
+            end = above(value)
+        elif spec.op == ">":
+            start = above(value)
+        else:
+            start = at_least(value)
+    elif (
+        isinstance(spec, Between)
+        and spec.left == sk
+        and isinstance(spec.low, Value)
+        and isinstance(spec.high, Value)
+        and _partition_id(spec.low.wire) is not None
+        and _partition_id(spec.high.wire) is not None
+    ):
+        start, end = at_least(_sort_value(spec.low.wire)), above(_sort_value(spec.high.wire))
+    elif isinstance(spec, BeginsWith) and spec.path == sk and _partition_id(spec.prefix.wire):
+        rank, prefix = _sort_value(spec.prefix.wire)
+        start = at_least((rank, prefix))
+        following = _next_prefix(prefix)
+        end = at_least((rank + 1,)) if following is None else at_least((rank, following))
+    else:
+        return low, high
+    return max(low, start), max(max(low, start), min(high, end))
+
+
+def _next_prefix(prefix: bytes) -> bytes | None:
+    """The least byte string above every one that starts with `prefix` (None: there is none)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def _read_capacity(plan: Plan, size: int) -> dict[str, Any]:
