@@ -679,8 +679,6 @@ def _retained_by_unit_of_work() -> tuple[float, float]:
     return alone, in_uow
 
 
-
-
 # ---------------------------------------------------------------------------- in-memory query
 
 
