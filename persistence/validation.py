@@ -271,6 +271,12 @@ def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
 
 def check_key_value(attribute: str, value: Mapping[str, Any], *, sort: bool, where: str) -> None:
     """Key attributes must be non-empty S/N/B within DynamoDB's per-key byte limits."""
+    if len(value) == 1:
+        inner = value.get("S")
+        # The common key: a short ASCII string. Its length is its UTF-8 size, at most 1024
+        # fits both limits (sort 1024, partition 2048), and ASCII holds no lone surrogate.
+        if type(inner) is str and 0 < len(inner) <= limits.MAX_SORT_KEY_BYTES and inner.isascii():
+            return
     (tag, inner), *_ = value.items()
     if tag not in ("S", "N", "B"):
         raise ValidationError(
