@@ -197,8 +197,11 @@ def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
                     total += 1 + (len(text) if text.isascii() else len(text.encode("utf-8")))
                     continue
                 text = member.get("N")
-                if text is not None and text.isdigit():
-                    total += 1 + (len(text.strip("0") or "0") + 1) // 2 + 1
+                if text is not None:
+                    if text.isdigit():
+                        total += 1 + (len(text.strip("0") or "0") + 1) // 2 + 1
+                    else:
+                        total += 1 + _number_size(text)
                     continue
                 total += 1 + _measure(member, depth + 1, where)
             return total
@@ -226,8 +229,9 @@ def attribute_size(value: Mapping[str, Any], where: str = "value") -> int:
 
 def _number_size(text: str) -> int:
     # Counted on the text: building a Decimal per number dominated the cost of big commits.
-    mantissa = text.lstrip("+-").split("e")[0].split("E")[0].replace(".", "")
-    digits = len(mantissa.strip("0")) or 1
+    if "e" in text or "E" in text:  # rare: the library writes plain notation
+        text = text.split("e")[0].split("E")[0]
+    digits = len(text.replace(".", "").lstrip("+-").strip("0")) or 1
     return (digits + 1) // 2 + 1
 
 
@@ -251,6 +255,10 @@ def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
             text = value.get("S")
             if text is not None:
                 size += len(text) if text.isascii() else len(text.encode("utf-8"))
+                continue
+            text = value.get("N")
+            if text is not None:
+                size += _number_size(text)
             else:
                 size += _measure(value, 1, where)
     except ValidationError as exc:
@@ -271,6 +279,12 @@ def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
 
 def check_key_value(attribute: str, value: Mapping[str, Any], *, sort: bool, where: str) -> None:
     """Key attributes must be non-empty S/N/B within DynamoDB's per-key byte limits."""
+    if len(value) == 1:
+        inner = value.get("S")
+        # The common key: a short ASCII string. Its length is its UTF-8 size, at most 1024
+        # fits both limits (sort 1024, partition 2048), and ASCII holds no lone surrogate.
+        if type(inner) is str and 0 < len(inner) <= limits.MAX_SORT_KEY_BYTES and inner.isascii():
+            return
     (tag, inner), *_ = value.items()
     if tag not in ("S", "N", "B"):
         raise ValidationError(

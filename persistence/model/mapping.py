@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
+from .. import limits
 from ..errors import ValidationError
 from ..records import frozen
 from ..validation import check_key_value
@@ -259,6 +260,7 @@ class Mapping(Generic[T]):
         ) | {table.type_attribute}
         self.key_fields: tuple[str, ...] = self.key.fields
         self._key_slots = [self._slots(p) for p in self.paths]
+        self._derive_keys = self._compile_derive_keys()
         # The one change a mapping makes to its table, kept on purpose (adr/0001): the documented
         # `create_table(client, table)` infers key types from the mappings that use the table,
         # and a mapping defined without being kept must still count.
@@ -375,6 +377,39 @@ class Mapping(Generic[T]):
             else:
                 out.append((attr, sort, template.compile(), template))
         return out
+
+    def _compile_derive_keys(self) -> Callable[[Any, Item], bool] | None:
+        """to_item's key derivation for the common mapping, generated once: every key attribute
+        rendered from a text template. It renders and checks in to_item's own order, and gives
+        up (False, nothing written) at the first key that is not a short ASCII string, or is
+        None (a sparse index), leaving that item to the general code, which then reports any
+        error exactly as it always did. A short ASCII key (1..1024 characters) is within every
+        key limit and holds no lone surrogate, so it needs no other check. None when some key
+        attribute keeps a field's own type.
+        """
+        from .marshal.codegen import compile_function
+
+        slots = [slot for path in self._key_slots for slot in path]
+        if not slots or any(render is None for _, _, render, _ in slots):
+            return None
+        env: dict[str, Any] = {}
+        lines = ["def derive_keys(obj, item):"]
+        for i, (_, _, render, _) in enumerate(slots):
+            env[f"r{i}"] = render
+            lines.append(f"    t{i} = r{i}(obj)")
+            lines.append(
+                f"    if t{i} is None or not (0 < len(t{i}) <= {limits.MAX_SORT_KEY_BYTES} "
+                f"and t{i}.isascii()): return False"
+            )
+        for i, (attr, _, _, _) in enumerate(slots):
+            lines.append(f"    item[{attr!r}] = {{'S': t{i}}}")
+        lines.append(f"    item[{self.table.type_attribute!r}] = {{'S': {self.type_name!r}}}")
+        lines.append("    return True")
+        source = "\n".join(lines) + "\n"
+        derive: Callable[[Any, Item], bool] = compile_function(
+            source, "derive_keys", self.aggregate.__qualname__, env
+        )
+        return derive
 
     def _direct(self, attr: str | None) -> Template | None:
         if attr is not None and attr in self.field_names:
@@ -520,6 +555,9 @@ class Mapping(Generic[T]):
             expires = getattr(aggregate, self.ttl)
             if expires is not None:
                 item[self.ttl] = {"N": str(epoch_seconds(expires, f"{self.name}.{self.ttl}"))}
+        derive = self._derive_keys
+        if derive is not None and derive(aggregate, item):
+            return item
         for attr, sort, render, template in self._key_slots[0]:
             if render is None:  # the attribute is a field, or keeps the field's own type
                 if template is not None:

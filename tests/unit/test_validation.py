@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 import persistence as p
-from persistence.validation import check_depth, check_key_value, item_size, number_text
+from persistence.validation import check_depth, check_item, check_key_value, item_size, number_text
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,34 @@ def test_key_values() -> None:
         check_key_value("pk", {"S": ""}, sort=False, where="T")
     with pytest.raises(p.ValidationError, match="string, number or bytes"):
         check_key_value("pk", {"BOOL": True}, sort=False, where="T")
+
+
+def test_key_values_at_the_short_ascii_boundary() -> None:
+    # Short ASCII keys take a path without size arithmetic: the limits hold on both sides of it.
+    check_key_value("sk", {"S": "x" * 1024}, sort=True, where="T")
+    with pytest.raises(p.ValidationError, match="1024"):
+        check_key_value("sk", {"S": "x" * 1025}, sort=True, where="T")
+    check_key_value("pk", {"S": "x" * 1025}, sort=False, where="T")
+    with pytest.raises(p.ValidationError, match="lone surrogate"):
+        check_key_value("pk", {"S": "ab\ud800"}, sort=False, where="T")
+    with pytest.raises(p.ValidationError, match="string, number or bytes"):
+        check_key_value("pk", {"M": {}, "S": "x"}, sort=False, where="T")
+
+
+@pytest.mark.parametrize(
+    ("item", "size"),
+    [
+        # Numbers at the top level and inside lists and maps, every notation the wire allows.
+        ({"a": {"N": "-0.050"}}, 1 + 2),
+        ({"a": {"N": "+12.3400"}}, 1 + 3),
+        ({"a": {"N": "1.5e-7"}}, 1 + 2),
+        ({"a": {"L": [{"N": "19.90"}, {"N": "100"}]}}, 1 + 3 + (1 + 3) + (1 + 2)),
+        ({"a": {"M": {"p": {"N": "-3.25E+4"}}}}, 1 + 3 + 1 + 1 + 3),
+    ],
+)
+def test_number_sizes(item: dict, size: int) -> None:  # type: ignore[type-arg]
+    assert item_size(item) == size
+    assert check_item(item, "T") == size
 
 
 def test_nesting_depth() -> None:

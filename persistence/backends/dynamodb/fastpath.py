@@ -155,8 +155,12 @@ def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_
     if not isinstance(actions, list) or len(actions) < 2:
         return
     try:
-        body = json.dumps(params, separators=(",", ":"), default=_json_default)
-    except (TypeError, ValueError):
+        # The params are trees the library built itself (no cycles), so the encoder's cycle
+        # bookkeeping (a dict entry per container) is pure cost.
+        body = json.dumps(
+            params, separators=(",", ":"), default=_json_default, check_circular=False
+        )
+    except (TypeError, ValueError, RecursionError):
         return  # something only botocore knows how to send: let it do the whole job
     placeholder: dict[str, Any] = {}
     for action in actions:

@@ -367,11 +367,24 @@ class ClassConverter:
         )
         return fn
 
+    def _positional_prefix(self) -> int:
+        """How many of the stored init fields, in order, are __init__'s leading positional
+        parameters (up to the first excluded or keyword-only init field)."""
+        count = 0
+        for f in dataclasses.fields(self.cls):
+            if not f.init:
+                continue
+            if f.name not in self.fields or f.kw_only:
+                break
+            count += 1
+        return count
+
     def _compile_from_item(self) -> Callable[[Mapping[str, Wire]], Any]:
         gen = _Gen({**_BASE_ENV, "fail": self.from_item_error, "cls": self.cls}, self._reg)
         gen.env["READ_ERRORS"] = READ_ERRORS
         lines = ["def from_item(item):", "    try:"]
         init_args: list[str] = []
+        positional = self._positional_prefix()
         late: list[tuple[str, str]] = []
         for i, info in enumerate(self.fields.values()):
             n = info.name
@@ -385,7 +398,8 @@ class ClassConverter:
                 lines.append(f"        else: {var} = MISSING")
                 late.append((n, var))
                 continue
-            init_args.append(f"{n}={var}")
+            # Positional where __init__ takes them in this order: a keyword call costs more.
+            init_args.append(var if len(init_args) < positional else f"{n}={var}")
             f = self._defaults[n]
             if f.default_factory is not dataclasses.MISSING:
                 # Absent attribute: what the dataclass itself would have used.
