@@ -11,10 +11,13 @@ from html import escape
 from .suites import Row, Series
 
 
+def _seconds(v: float) -> str:
+    return f"{v * 1e6:.1f} µs" if v < 1e-3 else f"{v * 1e3:.2f} ms"
+
+
 def _figure(row: Row) -> str:
     if row.unit == "s":
-        v = row.value
-        return f"{v * 1e6:.1f} µs" if v < 1e-3 else f"{v * 1e3:.2f} ms"
+        return _seconds(row.value)
     if row.unit == "ms":
         return f"{row.value:.1f} ms"
     if row.unit == "MB":
@@ -69,7 +72,7 @@ def markdown(
     env: str,
     skipped: list[str],
     chart: str = "performance.svg",
-    scaling: list[str] | None = None,
+    scaling: list[tuple[str, Series]] | None = None,
 ) -> str:
     out = [
         "# Performance",
@@ -104,8 +107,25 @@ def markdown(
         f"![ratios to the hand-written floor]({chart})",
         "",
     ]
-    for name in scaling or []:
-        out += [f"![scaling]({name})", ""]
+    for name, series in scaling or []:
+        names = list(series.lines)
+        out += [
+            f"![{series.title}]({name})",
+            "",
+            "Time per request, median of the interleaved rounds (in brackets: the median",
+            "per-round ratio to the floor, steadier than the time on a loaded machine).",
+            "",
+            f"| {series.axis} | " + " | ".join(names) + " |",
+            "|---:|" + "---:|" * len(names),
+        ]
+        for k, size in enumerate(series.sizes):
+            cells = [
+                _seconds(series.lines[n][k])
+                + (f" ({series.ratios[n][k]:.1f}x)" if series.ratios and n != "floor" else "")
+                for n in names
+            ]
+            out.append(f"| {size} | " + " | ".join(cells) + " |")
+        out.append("")
     out += [
         "How to read it: the floor is a converter typed by hand for exactly this aggregate",
         "(bench/model.py) plus `json.loads`/`json.dumps` of the same body; 1.00x is as fast as",

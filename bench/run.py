@@ -109,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             for k, series in zip(("read", "commit"), SCALING, strict=False)
         }
         target.parent.mkdir(parents=True, exist_ok=True)
-        page = markdown(rows, env, skipped, chart=chart.name, scaling=[c.name for c in charts])
+        page = markdown(
+            rows,
+            env,
+            skipped,
+            chart=chart.name,
+            scaling=[(c.name, x) for c, x in zip(charts, SCALING, strict=False)],
+        )
         target.write_text(page, encoding="utf-8")
         chart.write_text(svg(rows), encoding="utf-8")
         for path, text in charts.items():
