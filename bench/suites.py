@@ -543,7 +543,8 @@ if sys.argv[1] == "boto3":
     owner = client.get_item(TableName="bank", Key=key)["Item"]["owner"]["S"]
     t2 = t1
 else:
-        from decimal import Decimal
+    from dataclasses import dataclass
+    from decimal import Decimal
     from persistence import DynamoDBRepository, Key, Mapping, Table
     t2 = time.perf_counter()
     @dataclass
