@@ -77,8 +77,9 @@ def dataclasses_json() -> tuple[Any, Any]:
     return (to_item, convert), from_item
 
 
-def pynamodb() -> tuple[Any, Any, Any]:
-    """A PynamoDB Model of the same aggregate (its NumberAttribute is float-based)."""
+def pynamodb() -> tuple[Any, Any, Any, Any]:
+    """A PynamoDB Model of the same aggregate (its NumberAttribute is float-based), and its
+    converters; the Model class itself for its real query and TransactWrite paths."""
     from pynamodb.attributes import (
         BooleanAttribute,
         ListAttribute,
@@ -142,4 +143,4 @@ def pynamodb() -> tuple[Any, Any, Any]:
     def from_item(item: dict[str, Any]) -> Any:
         return POrder.from_raw_data(item)
 
-    return convert, to_item, from_item
+    return convert, to_item, from_item, POrder
