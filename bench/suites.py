@@ -1,4 +1,5 @@
-"""The measurements, one function per goal of issue #8. Each returns rows for the report."""
+"""The measurements, one function per goal (issue #8, targets of the second round). Each returns
+rows for the report."""
 
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ def marshalling(s: Settings, skipped: list[str]) -> list[Row]:
     assert ORDERS.to_item(order) == item and ORDERS.from_item(item) == order
     to_b3, from_b3 = peers.boto3_serializer()
     to_others: list[Contender] = [
-        ("persistence Mapping.to_item", lambda: ORDERS.to_item(order), 2.0, ""),
+        ("persistence Mapping.to_item", lambda: ORDERS.to_item(order), 1.5, ""),
         (
             "persistence converter alone (no keys)",
             lambda: ORDERS.converter.to_item(order),
@@ -135,7 +136,7 @@ def marshalling(s: Settings, skipped: list[str]) -> list[Row]:
         ("asdict + boto3 TypeSerializer", lambda: to_b3(order), None, ""),
     ]
     from_others: list[Contender] = [
-        ("persistence Mapping.from_item", lambda: ORDERS.from_item(item), 2.0, ""),
+        ("persistence Mapping.from_item", lambda: ORDERS.from_item(item), 1.3, ""),
         ("boto3 TypeDeserializer + constructor", lambda: from_b3(item), None, ""),
     ]
     dcj = _peer("dataclasses-json", peers.dataclasses_json, skipped)
@@ -330,7 +331,7 @@ def commit_contenders(
 
         commit()
         label = "persistence unit of work commit" + ("" if fast else " (fast_path=False)")
-        others.append((label, commit, 2.5 if fast else None, ""))
+        others.append((label, commit, 1.8 if fast else None, ""))
     assert len(json.loads(sent[0])["TransactItems"]) == size
 
     to_b3, _ = peers.boto3_serializer()
