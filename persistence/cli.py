@@ -317,13 +317,14 @@ def _exists(client: Any, name: str) -> bool:
 def _cmd_cloudformation(args: argparse.Namespace) -> int:
     found = load_tables(args.target)
     billing = _billing(args)
+    relay = None
+    if args.stream_relay:
+        relay = ops.StreamRelay(args.stream_relay, view=args.stream or "NEW_IMAGE")
+    options: dict[str, Any] = {"billing": billing, "stream": args.stream, "stream_relay": relay}
     if args.format == "yaml" and not args.json:
-        sys.stdout.write(
-            ops.to_cloudformation(*found, format="yaml", billing=billing, stream=args.stream)
-        )
+        sys.stdout.write(ops.to_cloudformation(*found, format="yaml", **options))
     else:
-        document = ops.to_cloudformation(*found, format="json", billing=billing, stream=args.stream)
-        _emit_json(document)
+        _emit_json(ops.to_cloudformation(*found, format="json", **options))
     return EXIT_OK
 
 
@@ -393,6 +394,12 @@ def register_tables(groups: SubParsers) -> None:
     _schema_options(copy, stream=False)
     cfn = action("cloudformation", _cmd_cloudformation, "print a CloudFormation template")
     cfn.add_argument("--format", choices=("json", "yaml"), default="json")
+    cfn.add_argument(
+        "--stream-relay",
+        metavar="TABLE",
+        help="add TABLE's stream and the Lambda event source mapping of "
+        "persistence.outbox_stream_handler on it (view: --stream, default NEW_IMAGE)",
+    )
     _schema_options(cfn)
 
 
