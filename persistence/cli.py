@@ -407,10 +407,14 @@ def register_tables(groups: SubParsers) -> None:
 # sets `handler` on each of its commands. `python -m persistence iam-policy MODULE` belongs
 # here as `register_iam_policy` (reusing `load_tables` and `_common_options`).
 def _cmd_iam_policy(args: argparse.Namespace) -> int:
-    from .iam import deployment_policy, iam_policy
+    from .iam import deployment_policy, iam_policy, stream_relay_policy
 
     arns = {"region": args.region, "account": args.account, "partition": args.partition}
-    if args.deployment:
+    if args.stream_relay:
+        if args.deployment or args.read_only or args.no_prewarm:
+            raise UsageError("--stream-relay takes no --deployment, --read-only or --no-prewarm")
+        policy = stream_relay_policy(*load_tables(args.target), **arns)
+    elif args.deployment:
         if args.read_only or args.no_prewarm:
             raise UsageError("--deployment takes neither --read-only nor --no-prewarm")
         policy = deployment_policy(*load_tables(args.target), **arns)
@@ -444,6 +448,12 @@ def register_iam_policy(groups: SubParsers) -> None:
         "--deployment",
         action="store_true",
         help="the policy for `tables` commands (create, describe, update, delete, copy) instead",
+    )
+    parser.add_argument(
+        "--stream-relay",
+        action="store_true",
+        help="the policy of a Lambda function running persistence.outbox_stream_handler on the "
+        "tables' streams instead",
     )
     parser.set_defaults(handler=_cmd_iam_policy)
 
