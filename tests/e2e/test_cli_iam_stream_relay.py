@@ -17,7 +17,6 @@ from persistence.testing.contract_streams import Ledger, Recorded
 from persistence.testing.models import ALL_TABLES, BANK
 from persistence.testing.stream_poller import StreamPoller, stream_arn_of, streams_client_for
 
-
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/contract_bank"
 
 
