@@ -339,3 +339,20 @@ def _put(table: str, item: dict[str, Any]) -> Any:
     from persistence.backends.actions import Meaning, Put
 
     return Put(table, item, None, Meaning(None, {}, "put"))
+
+
+def test_the_poller_from_latest_skips_what_was_there_when_it_started() -> None:
+    _, ledgers, store = _setup()
+    arn = store.enable_stream("app", "NEW_IMAGE")
+    repo = p.InMemoryRepository(ledgers, store=store)
+    repo.put(Ledger("before"))
+    seen: list[str] = []
+
+    def handler(event: Any, context: Any) -> None:
+        seen.extend(r["dynamodb"]["NewImage"]["ledger_id"]["S"] for r in event["Records"])
+
+    poller = StreamPoller(MemoryStreamsClient(store), arn, handler, starting_position="LATEST")
+    assert poller.drain() == 0
+    repo.put(Ledger("after"))
+    assert poller.drain() == 1
+    assert seen == ["after"]
