@@ -14,6 +14,10 @@ only publish them twice (they come again after the checkpoint) and could publish
 the failed one, breaking the order. The handler reports the failed record and every outbox
 record after it; an empty list means the whole batch succeeded.
 
+The event source mapping MUST list ReportBatchItemFailures in FunctionResponseTypes (the
+CloudFormation export does): without it Lambda ignores the response, takes the batch for a
+success and moves past the failed records, which are then never published by the stream.
+
 Delivery is at least once: a record is published again when the batch is retried, so
 consumers must be idempotent. Lambda retries a failing record until the mapping's
 MaximumRetryAttempts (or the record's age limit), then sends its description to the on-failure
@@ -46,7 +50,8 @@ def outbox_stream_handler(outbox: Outbox, publish: Callable[[Any], None]) -> Han
     "not published": the handler stops there and reports that record and the outbox records
     after it, so Lambda retries from it (it checkpoints at the lowest reported number) and the
     order is kept. Only INSERT records of the outbox are published; every other record is
-    ignored. Delivery is at least once.
+    ignored. Delivery is at least once. The mapping must enable ReportBatchItemFailures, or
+    Lambda ignores the reported failures.
 
     Raises (from the handler):
         ValidationError: the event is not a DynamoDB stream batch, or the stream's view is
