@@ -317,13 +317,14 @@ def _exists(client: Any, name: str) -> bool:
 def _cmd_cloudformation(args: argparse.Namespace) -> int:
     found = load_tables(args.target)
     billing = _billing(args)
+    relay = None
+    if args.stream_relay:
+        relay = ops.StreamRelay(args.stream_relay, view=args.stream or "NEW_IMAGE")
+    options: dict[str, Any] = {"billing": billing, "stream": args.stream, "stream_relay": relay}
     if args.format == "yaml" and not args.json:
-        sys.stdout.write(
-            ops.to_cloudformation(*found, format="yaml", billing=billing, stream=args.stream)
-        )
+        sys.stdout.write(ops.to_cloudformation(*found, format="yaml", **options))
     else:
-        document = ops.to_cloudformation(*found, format="json", billing=billing, stream=args.stream)
-        _emit_json(document)
+        _emit_json(ops.to_cloudformation(*found, format="json", **options))
     return EXIT_OK
 
 
@@ -393,6 +394,12 @@ def register_tables(groups: SubParsers) -> None:
     _schema_options(copy, stream=False)
     cfn = action("cloudformation", _cmd_cloudformation, "print a CloudFormation template")
     cfn.add_argument("--format", choices=("json", "yaml"), default="json")
+    cfn.add_argument(
+        "--stream-relay",
+        metavar="TABLE",
+        help="add TABLE's stream and the Lambda event source mapping of "
+        "persistence.outbox_stream_handler on it (view: --stream, default NEW_IMAGE)",
+    )
     _schema_options(cfn)
 
 
@@ -400,10 +407,14 @@ def register_tables(groups: SubParsers) -> None:
 # sets `handler` on each of its commands. `python -m persistence iam-policy MODULE` belongs
 # here as `register_iam_policy` (reusing `load_tables` and `_common_options`).
 def _cmd_iam_policy(args: argparse.Namespace) -> int:
-    from .iam import deployment_policy, iam_policy
+    from .iam import deployment_policy, iam_policy, stream_relay_policy
 
     arns = {"region": args.region, "account": args.account, "partition": args.partition}
-    if args.deployment:
+    if args.stream_relay:
+        if args.deployment or args.read_only or args.no_prewarm:
+            raise UsageError("--stream-relay takes no --deployment, --read-only or --no-prewarm")
+        policy = stream_relay_policy(*load_tables(args.target), **arns)
+    elif args.deployment:
         if args.read_only or args.no_prewarm:
             raise UsageError("--deployment takes neither --read-only nor --no-prewarm")
         policy = deployment_policy(*load_tables(args.target), **arns)
@@ -437,6 +448,12 @@ def register_iam_policy(groups: SubParsers) -> None:
         "--deployment",
         action="store_true",
         help="the policy for `tables` commands (create, describe, update, delete, copy) instead",
+    )
+    parser.add_argument(
+        "--stream-relay",
+        action="store_true",
+        help="the policy of a Lambda function running persistence.outbox_stream_handler on the "
+        "tables' streams instead",
     )
     parser.set_defaults(handler=_cmd_iam_policy)
 

@@ -8,6 +8,7 @@ least once, and a record is marked done only after its publish returned.
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import uuid
@@ -106,6 +107,26 @@ class Outbox:
             )
         return out
 
+    # --- streams helper's minimal event_from_image (issue 16 item 3) -------------------------
+    # The outbox helper is adding the real `Outbox.event_from_image`: at merge keep THEIR
+    # version and drop this one and `_lambda_value` below (persistence/messaging/streams.py
+    # only calls the method).
+    def event_from_image(self, image: dict[str, Any]) -> Any | None:
+        """The event a stream image holds when it is a pending record of this outbox, else None.
+
+        `image` is a stream record's `NewImage` as Lambda delivers it (B values as base64 text).
+        A record of this outbox whose event type the codec does not know raises: it must never
+        be skipped silently.
+        """
+        if image.get(self.table.type_attribute) != {"S": self.mapping.type_name}:
+            return None
+        record = self.mapping.from_item({k: _lambda_value(v) for k, v in image.items()})
+        if record.status != PENDING:
+            return None
+        return self.codec.decode(record.event_type, record.payload)
+
+    # --- end of the streams helper's block ---------------------------------------------------
+
     def relay(self, backend: Backend, publish: Callable[[Any], None]) -> OutboxRelay:
         """An `OutboxRelay` publishing this outbox's pending events from `backend`."""
         return OutboxRelay(self, backend, publish)
@@ -159,3 +180,22 @@ class OutboxRelay:
         if published:
             log.info("outbox_relayed", extra={"events": published})
         return published
+
+
+# --- streams helper's block (see Outbox.event_from_image) ------------------------------------
+def _lambda_value(value: Any) -> Any:
+    """A stream image's attribute value with base64 text (how Lambda delivers B and BS) turned
+    into bytes, the library's wire form."""
+    ((tag, inner),) = value.items()
+    if tag == "B":
+        return {"B": inner if isinstance(inner, bytes) else base64.b64decode(inner)}
+    if tag == "BS":
+        return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in inner]}
+    if tag == "L":
+        return {"L": [_lambda_value(v) for v in inner]}
+    if tag == "M":
+        return {"M": {k: _lambda_value(v) for k, v in inner.items()}}
+    return value
+
+
+# --- end of the streams helper's block -------------------------------------------------------
