@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+from ..adapters.messaging import ensure_sns_sqs
 from ..adapters.schema import ensure_schema
-from ..bootstrap import Container, build_container
+from ..bootstrap import Container, build_container, make_aws_client
 from ..config import Settings
 
 # Local runs sign cursors with a fixed secret so they survive a restart of the server.
 LOCAL_CURSOR_SECRET = "local-development-only"
+EVENTS_TOPIC = "payments-events"
+STATISTICS_QUEUE = "payments-statistics"
 
 
 def configured_endpoint(flag: str | None) -> str | None:
@@ -34,14 +37,28 @@ def dynamodb_endpoint(flag: str | None) -> Iterator[tuple[str, bool]]:
         yield server.endpoint_url, True
 
 
-def local_container(endpoint_url: str, table_name: str | None = None) -> Container:
-    """A container on that endpoint, with the table ensured."""
+def local_container(
+    endpoint_url: str, table_name: str | None = None, *, deliver_events_inline: bool = True
+) -> Container:
+    """A container on that endpoint, with the table, the events topic and the statistics queue
+    ensured. `deliver_events_inline`: relay and consume after each command (there are no
+    separate relay and consumer processes locally); the demo delivers between its steps."""
     settings = Settings.from_env()
+    region = settings.region
+    names = ensure_sns_sqs(
+        make_aws_client("sns", endpoint_url, region),
+        make_aws_client("sqs", endpoint_url, region),
+        EVENTS_TOPIC,
+        STATISTICS_QUEUE,
+    )
     settings = replace(
         settings,
         endpoint_url=endpoint_url,
         table_name=table_name or settings.table_name,
         cursor_secret=settings.cursor_secret or LOCAL_CURSOR_SECRET,
+        events_topic_arn=names.topic_arn,
+        statistics_queue_url=names.queue_url,
+        deliver_events_inline=deliver_events_inline,
     )
     container = build_container(settings)
     ensure_schema(container.client(), container.mappings())
