@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import persistence as p
-from domain_example.adapters.messaging import Message, Queue, SqsQueue
+from domain_example.adapters.messaging import Message, Queue, SqsQueue, decode_event
 from domain_example.bootstrap import Container, build_container, use_in_memory_messaging
 from domain_example.config import Settings
 from domain_example.domain import commands
@@ -191,8 +191,6 @@ def test_two_consumers_given_one_event_at_once_apply_it_once(events: Events) -> 
     events.send(commands.OpenAccount("a1", "ann", "EUR"))
     events.relay_all()
     [message] = events.app.queue().receive(10)
-    from domain_example.adapters.messaging import decode_event
-
     event = decode_event(message.body)
     persistence = events.app.persistence
     other = StatisticsConsumer(persistence.unit_of_work, events.app.clock())
