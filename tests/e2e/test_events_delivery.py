@@ -36,7 +36,7 @@ class Died(Exception):
 @dataclass
 class Events:
     app: Container
-    redeliver: Callable[[list[Message]], None]  # their visibility timeout ends now
+    redeliver: Callable[[list[Message]], object]  # their visibility timeout ends now
 
     def send(self, command: Any) -> Any:
         return self.app.bus().handle(command)
