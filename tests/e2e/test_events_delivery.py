@@ -23,6 +23,7 @@ from domain_example.bootstrap import Container, build_container, use_in_memory_m
 from domain_example.config import Settings
 from domain_example.domain import commands
 from domain_example.entrypoints.demo import Demo
+from domain_example.entrypoints.lambda_handlers import make_statistics_handler
 from domain_example.entrypoints.local import local_container
 from domain_example.service_layer import views
 from domain_example.service_layer.statistics import StatisticsConsumer
@@ -239,3 +240,45 @@ def test_the_demo_s_events_agree_on_the_in_memory_store() -> None:
     assert summary.duplicates_absorbed == 1
     sent = sum(s["transfers_sent"] for s in summary.stats.values())
     assert sent == summary.transfers_completed + 1  # + the idempotent one
+
+
+def sqs_lambda_event(messages: list[tuple[str, str]]) -> dict[str, Any]:
+    """(messageId, body) pairs as Lambda's SQS event source mapping delivers them."""
+    return {
+        "Records": [
+            {
+                "messageId": message_id,
+                "receiptHandle": f"handle-{message_id}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1700000000000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1700000000001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:payments-statistics",
+                "awsRegion": "us-east-1",
+            }
+            for message_id, body in messages
+        ]
+    }
+
+
+def test_the_statistics_lambda_reports_only_the_records_that_failed(events: Events) -> None:
+    open_and_deposit(events)
+    events.relay_all()
+    bodies = [m.body for m in events.app.queue().receive(10)]
+    assert len(bodies) == 3
+    handler = make_statistics_handler(lambda: events.app)
+    batch = [(f"m{n}", body) for n, body in enumerate(bodies)]
+    batch += [("again", bodies[0]), ("junk", '{"not": "an event"}')]  # a duplicate, a poison
+
+    answer = handler(sqs_lambda_event(batch), None)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "junk"}]}
+    consumer = events.app.consumer()
+    assert (consumer.applied, consumer.duplicates) == (3, 1)
+    assert_ann_exact(events)
