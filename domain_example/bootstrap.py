@@ -58,9 +58,14 @@ def make_aws_client(service: str, endpoint_url: str | None, region: str) -> Any:
     return new_client(service, endpoint_url=endpoint_url, region_name=region)
 
 
-def make_relay(outbox: p.Outbox, uow: p.UnitOfWork, topic: Topic) -> p.OutboxRelay:
-    """A relay on the storage the units of work use (DynamoDB, or the in-memory store)."""
-    return p.OutboxRelay(outbox, uow.backend, topic.publish)
+def storage_of(uow: p.UnitOfWork) -> Any:
+    """Where the units of work store (a DynamoDB backend, or the in-memory store): a relay
+    reads the outbox there."""
+    return uow.backend
+
+
+def make_relay(outbox: p.Outbox, storage: Any, topic: Topic) -> p.OutboxRelay:
+    return p.OutboxRelay(outbox, storage, topic.publish)
 
 
 def inline_delivery(
@@ -140,7 +145,8 @@ class Container(containers.DeclarativeContainer):
     sqs = providers.Singleton(make_aws_client, "sqs", config.endpoint_url, config.region)
     topic: providers.Provider[Topic] = providers.Singleton(SnsTopic, sns, config.events_topic_arn)
     queue: providers.Provider[Any] = providers.Singleton(SqsQueue, sqs, config.statistics_queue_url)
-    relay = providers.Singleton(make_relay, outbox, persistence.unit_of_work, topic)
+    storage = providers.Callable(storage_of, persistence.unit_of_work)
+    relay = providers.Singleton(make_relay, outbox, storage, topic)
     consumer = providers.Singleton(StatisticsConsumer, persistence.unit_of_work.provider, clock)
     delivery = providers.Singleton(EventDelivery, relay, queue, consumer)
 

@@ -192,8 +192,7 @@ class Demo:
             publish(event)
             raise RelayCrashed
 
-        relay = self.app.relay()
-        doomed = p.OutboxRelay(relay.outbox, relay.backend, publish_then_die)
+        doomed = p.OutboxRelay(self.app.outbox(), self.app.storage(), publish_then_die)
         with contextlib.suppress(RelayCrashed):
             doomed.run_once(limit=1)
 

@@ -45,7 +45,7 @@ class Events:
     def new_relay(self, publish: Callable[[Any], None] | None = None) -> p.OutboxRelay:
         """A relay process started afresh (nothing carried over from an earlier one)."""
         publish = publish or self.app.topic().publish
-        return p.OutboxRelay(self.app.outbox(), self.app.relay().backend, publish)
+        return p.OutboxRelay(self.app.outbox(), self.app.storage(), publish)
 
     def relay_all(self) -> int:
         relay, total = self.new_relay(), 0
