@@ -282,3 +282,23 @@ def test_the_statistics_lambda_reports_only_the_records_that_failed(events: Even
     consumer = events.app.consumer()
     assert (consumer.applied, consumer.duplicates) == (3, 1)
     assert_ann_exact(events)
+
+
+def test_an_endpoint_without_sns_or_sqs_gets_the_in_memory_twins(
+    moto: Any, dynamodb_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB Local serves only DynamoDB: local runs against it still deliver events."""
+    from botocore.exceptions import ClientError
+
+    from domain_example.adapters.messaging import InMemoryQueue
+    from domain_example.entrypoints import local
+
+    def unknown_operation(*args: Any, **kwargs: Any) -> Any:
+        error: Any = {"Error": {"Code": "UnknownOperationException", "Message": "CreateTopic"}}
+        raise ClientError(error, "CreateTopic")
+
+    monkeypatch.setattr(local, "ensure_sns_sqs", unknown_operation)
+    app = local_container(moto.endpoint_url)
+    assert isinstance(app.queue(), InMemoryQueue)
+    app.bus().handle(commands.OpenAccount("a1", "ann", "EUR"))  # delivered after the command
+    assert views.owner_stats(app.persistence.unit_of_work(), "ann")["accounts_opened"] == 1
