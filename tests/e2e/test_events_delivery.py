@@ -97,7 +97,10 @@ def open_and_deposit(events: Events) -> None:
 def assert_ann_exact(events: Events) -> None:
     stats = events.stats("ann")
     assert (stats["accounts_opened"], stats["deposits"]) == (1, 2)
-    assert Decimal(stats["deposited"]) == Decimal("21.0")
+    # Compared as numbers: moto answers ADD 10.5 + 10.5 with "21.0", where DynamoDB (and the
+    # in-memory store) trims trailing zeroes to "21" (the Number type, "Leading and trailing
+    # zeroes are trimmed": HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number).
+    assert Decimal(stats["deposited"]) == Decimal("21")
 
 
 def test_a_process_dying_between_commit_and_relay_loses_nothing(events: Events) -> None:
