@@ -312,3 +312,77 @@ def test_fast_path_off_and_test_doubles_take_the_public_path(params_seen: Any) -
     backend.fast_path = False  # as bench/ switches it on a built backend
     backend.get_item("transport_docs", {"pk": {"S": "x"}, "sk": {"S": "y"}}, False)
     assert params_seen == []
+
+
+# ---------------------------------------------------------------------------- endpoint cache
+
+
+def test_a_remembered_endpoint_sends_what_botocore_sends(
+    params_seen: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second get reuses the first resolution (feature ids of the User-Agent replayed)."""
+    client = stub_client()
+    wire = Wire(client, item_reply)
+    resolutions: list[str] = []
+    original = client._resolve_endpoint_ruleset
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        resolutions.append("x")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_resolve_endpoint_ruleset", counting)
+    repo = p.DynamoDBRepository(client, DOCS)
+    repo.get(doc_id="d1")
+    repo.get(doc_id="d1")
+    assert len(resolutions) == 1
+    client.get_item(**params_seen[1][1])
+    assert len(resolutions) == 2
+    assert_same_request(wire.sent[1], wire.sent[2])
+
+
+def test_the_endpoint_follows_the_account_of_the_credentials(params_seen: Any) -> None:
+    """Account-id endpoints (AccountIdEndpointMode preferred): credentials refreshed into another
+    account change the URL exactly as they do on botocore's own path, remembered or not (the
+    account is part of the remembered key)."""
+    import botocore.session
+    from botocore.credentials import Credentials
+
+    urls: dict[bool, list[str]] = {}
+    for ours in (True, False):
+        credentials = Credentials("AKIDTEST", "secret", account_id="111111111111")
+        session = botocore.session.get_session()
+        session._credentials = credentials
+        client = session.create_client("dynamodb", region_name="eu-west-1")
+        wire = Wire(client, item_reply)
+        repo = p.DynamoDBRepository(client, DOCS)
+        repo.backend.fast_path = ours  # type: ignore[attr-defined]
+        for account in ("111111111111", "222222222222", "111111111111", None):
+            credentials.account_id = account
+            repo.get(doc_id="d1")
+        urls[ours] = [r["url"] for r in wire.sent]
+    assert (
+        urls[True]
+        == urls[False]
+        == [
+            "https://111111111111.ddb.eu-west-1.amazonaws.com/",
+            "https://222222222222.ddb.eu-west-1.amazonaws.com/",
+            "https://111111111111.ddb.eu-west-1.amazonaws.com/",
+            "https://dynamodb.eu-west-1.amazonaws.com/",
+        ]
+    )
+    assert len(params_seen) == 4
+
+
+def test_no_endpoint_is_remembered_while_a_resolution_hook_is_registered() -> None:
+    client = stub_client()
+    wire = Wire(client, item_reply)
+    urls = iter(["https://one.test", "https://two.test"])
+
+    def endpoint(builtins: dict[str, Any], **_: Any) -> None:
+        builtins["SDK::Endpoint"] = next(urls)
+
+    client.meta.events.register("before-endpoint-resolution.dynamodb", endpoint)
+    repo = p.DynamoDBRepository(client, DOCS)
+    repo.get(doc_id="d1")
+    repo.get(doc_id="d1")
+    assert [r["url"] for r in wire.sent] == ["https://one.test/", "https://two.test/"]

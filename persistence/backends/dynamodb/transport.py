@@ -29,6 +29,7 @@ It relies on private botocore attributes. `Transport.of(client)` returns None wh
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from typing import Any
 
@@ -49,6 +50,11 @@ _REQUIRED = (
     "_service_model",
     "exceptions",
 )
+
+# What `_resolve_endpoint_ruleset` may set in the request context besides its answer.
+_ENDPOINT_CONTEXT = ("auth_type", "signing")
+# One entry per (operation, tables, account): a bound on what an unusual caller can make it hold.
+_ENDPOINTS_KEPT = 1024
 
 
 def _json_default(value: Any) -> Any:
@@ -74,7 +80,7 @@ class Transport:
     def __init__(self, client: Any) -> None:
         from botocore.awsrequest import prepare_request_dict
         from botocore.compress import maybe_compress_request
-        from botocore.context import start_as_current_context
+        from botocore.context import get_context, start_as_current_context
         from botocore.httpchecksum import apply_request_checksum, resolve_checksum_context
 
         self._client = client
@@ -88,6 +94,8 @@ class Transport:
         self._checksum_context = resolve_checksum_context
         self._checksum = apply_request_checksum
         self._user_agent: str | None = None
+        self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._current_context = get_context
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
@@ -113,6 +121,89 @@ class Transport:
             model = self._models[operation] = self._service.operation_model(operation)
         return model
 
+    def _endpoint(
+        self, model: Any, operation: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """`client._resolve_endpoint_ruleset`, remembered per operation, tables and account.
+
+        DynamoDB's ruleset reads Region, UseFIPS, UseDualStack, Endpoint and
+        AccountIdEndpointMode (fixed when the client is made), IsSearchOperation (fixed per
+        operation), ResourceArn / ResourceArnList (the table names of the call) and AccountId
+        (the current credentials' account, which a refresh may change). The key holds the
+        operation, every table name of the call in order and the account, so two calls with one
+        key have the same ruleset inputs. Besides its answer, a resolution registers User-Agent
+        feature ids and may set `auth_type` / `signing` in the request context: both are
+        recorded and replayed. A `before-endpoint-resolution` handler may change the inputs per
+        call: while one is registered nothing is remembered or reused.
+        """
+        key = self._endpoint_key(operation, params)
+        if key is not None:
+            hit = self._endpoints.get(key)
+            if hit is not None:
+                url, headers, properties, changes, features = hit
+                context.update(copy.deepcopy(changes))
+                current = self._current_context()
+                if current is not None:
+                    # The codes the resolution registered (register_feature_id maps names to
+                    # these codes), added at the point of the call where it added them.
+                    for feature in features:
+                        current.features.add(feature)
+                return url, headers, properties
+        before = {name: copy.deepcopy(context.get(name)) for name in _ENDPOINT_CONTEXT}
+        current = self._current_context()
+        seen = set(current.features) if current is not None else set()
+        url, headers, properties = self._client._resolve_endpoint_ruleset(model, params, context)
+        if (
+            key is not None
+            and current is not None
+            and len(self._endpoints) < _ENDPOINTS_KEPT
+            # Credentials refreshed into another account while resolving: which account the
+            # resolution saw is unknown, so it is not remembered.
+            and self._account() == key[2]
+        ):
+            changes = {
+                name: copy.deepcopy(context[name])
+                for name in _ENDPOINT_CONTEXT
+                if name in context and context[name] != before[name]
+            }
+            features = [f for f in current.features if f not in seen]
+            self._endpoints[key] = (url, dict(headers), dict(properties), changes, features)
+        return url, headers, properties
+
+    def _endpoint_key(self, operation: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        if self._resolution_hooks():
+            return None
+        try:
+            if operation == "TransactWriteItems":
+                tables: tuple[Any, ...] = tuple(
+                    request.get("TableName")
+                    for action in params["TransactItems"]
+                    for request in action.values()
+                )
+            elif operation == "GetItem":
+                tables = (params["TableName"],)
+            else:
+                return None
+        except (AttributeError, KeyError, TypeError):
+            return None
+        return operation, tables, self._account()
+
+    def _account(self) -> Any:
+        # What the ruleset's AccountId builtin reads (credentials.get_deferred_property).
+        credentials = self._client._request_signer._credentials
+        return getattr(credentials, "account_id", None) if credentials is not None else None
+
+    def _resolution_hooks(self) -> bool:
+        """Whether a handler for `before-endpoint-resolution.dynamodb` is registered (True when
+        the emitter cannot say: then nothing is cached)."""
+        try:
+            found = self._events._emitter._handlers.prefix_search(
+                f"before-endpoint-resolution.{self._service_id}"
+            )
+        except AttributeError:
+            return True
+        return bool(found)
+
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """What `client.<operation>(**params)` returns, or the ClientError it raises."""
         with self._context():
@@ -137,7 +228,7 @@ class Transport:
             params = client._emit_api_params(
                 api_params=params, operation_model=model, context=context
             )
-        url, headers, properties = client._resolve_endpoint_ruleset(model, params, context)
+        url, headers, properties = self._endpoint(model, operation, params, context)
         if properties:
             context["endpoint_properties"] = properties
         # Byte for byte what botocore's JSONSerializer writes for these parameters: it walks them
