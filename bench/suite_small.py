@@ -12,7 +12,7 @@ by botocore's `before-send` hook (bench/stub.py), so the figures are client CPU.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -22,7 +22,9 @@ import persistence as p
 from . import peers
 from .model import ORDERS, Order, hand_from_item, hand_to_item, json_ready, make_order
 from .stub import Stub, new_client
-from .suites import Contender, Row, Settings, versus
+
+if TYPE_CHECKING:  # suites.py imports this module from its SUITES list: no import cycle at runtime
+    from .suites import Contender, Row, Settings
 
 URL = "https://dynamodb.us-east-1.amazonaws.com/"
 TARGET = 2.0
@@ -145,6 +147,8 @@ def _commit(skipped: list[str]) -> tuple[Contender, list[Contender]]:
 
 
 def small_requests(s: Settings, skipped: list[str]) -> list[Row]:
+    from .suites import versus
+
     floor, others = _get(skipped)
     rows = versus(s, "7 get", floor, others)
     floor, others = _commit(skipped)
