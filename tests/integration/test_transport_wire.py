@@ -354,12 +354,27 @@ def test_the_endpoint_follows_the_account_of_the_credentials(params_seen: Any) -
         session._credentials = credentials
         client = session.create_client("dynamodb", region_name="eu-west-1")
         wire = Wire(client, item_reply)
+        resolutions: list[str] = []
+        original = client._resolve_endpoint_ruleset
+
+        def counting(
+            *args: Any,
+            original: Any = original,
+            resolutions: list[str] = resolutions,
+            **kwargs: Any,
+        ) -> Any:
+            resolutions.append("x")
+            return original(*args, **kwargs)
+
+        client._resolve_endpoint_ruleset = counting
         repo = p.DynamoDBRepository(client, DOCS)
         repo.backend.fast_path = ours  # type: ignore[attr-defined]
         for account in ("111111111111", "222222222222", "111111111111", None):
             credentials.account_id = account
             repo.get(doc_id="d1")
         urls[ours] = [r["url"] for r in wire.sent]
+        # Ours: the third call (account 1 again) reuses the first call's endpoint.
+        assert len(resolutions) == (3 if ours else 4)
     assert (
         urls[True]
         == urls[False]
