@@ -18,6 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 import persistence as p
+from persistence.backends.dynamodb import fastpath
 
 from . import peers
 from .model import ORDERS, Order, hand_from_item, hand_to_item, json_ready, make_order
@@ -76,13 +77,50 @@ def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
     def boto3_get() -> Any:
         return boto3_client.get_item(TableName="orders", Key=key, ConsistentRead=False)
 
-    assert floor() == ours() == ours_plain() == order
+    # The bound of any design that keeps botocore's endpoint (signing, retries, CRC check,
+    # parsing; adr/0018): a request dict built once, sent through Endpoint.make_request with the
+    # fast path's parsing, and converted by hand. What `repo.get` spends above it is ours.
+    bound_client = new_client()
+    Stub(bound_client, {"GetItem": lambda _: answer})
+    fastpath.install(bound_client)
+    model = bound_client.meta.service_model.operation_model("GetItem")
+    body = json.dumps({"TableName": "orders", "Key": key, "ConsistentRead": False}).encode()
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.GetItem",
+        "Content-Type": "application/x-amz-json-1.0",
+        "User-Agent": bound_client._user_agent_creator.to_string(),
+    }
+
+    def endpoint_alone() -> Order:
+        context = {
+            "client_region": "us-east-1",
+            "client_config": bound_client.meta.config,
+            "has_streaming_input": False,
+            "auth_type": model.resolved_auth_type,
+            "unsigned_payload": None,
+            "auth_options": None,
+        }
+        request = {
+            "url_path": "/",
+            "query_string": "",
+            "method": "POST",
+            "headers": dict(headers),
+            "body": body,
+            "url": URL,
+            "context": context,
+        }
+        with fastpath.ours():
+            _, parsed = bound_client._endpoint.make_request(model, request)
+        return hand_from_item(parsed["Item"])
+
+    assert floor() == ours() == ours_plain() == endpoint_alone() == order
     assert boto3_get()["Item"]["order_id"] == {"S": order.order_id}
     assert stub.requests["GetItem"] >= 1
     return ("json.dumps + SigV4Auth + json.loads + hand-written (floor)", floor), [
         ("persistence repo.get", ours, TARGET, ""),
         ("persistence repo.get (fast_path=False)", ours_plain, None, ""),
         ("boto3 client.get_item (no conversion)", boto3_get, None, ""),
+        ("botocore Endpoint.make_request alone + hand-written (bound)", endpoint_alone, None, ""),
     ]
 
 
