@@ -12,7 +12,7 @@ keeps everything else of botocore's, in the same order and with the same argumen
   `after-call-error` events, so botocore's own handlers (the recursion-detection
   X-Amzn-Trace-Id header) and users' hooks run;
 - the endpoint from the client's own ruleset resolver (endpoint_url, region, FIPS, dual-stack,
-  account-id endpoints), resolved on every call;
+  account-id endpoints), remembered per operation, tables and account (see `_endpoint`);
 - `client._endpoint.make_request`, so signing with the client's signer and credential provider
   (refresh included), the retry handlers and quotas, the amz-sdk-request header, the CRC32 check of
   DynamoDB responses and botocore's parsing of error responses are botocore's own code;
@@ -23,7 +23,7 @@ them from its own marshalled items), the model walk of serialisation, and the fi
 User-Agent builds (the `request-created` handler rebuilds the header on every attempt anyway).
 
 It relies on private botocore attributes. `Transport.of(client)` returns None when any is missing
-(a test double, another botocore): the caller then uses the public client method.
+or botocore is outside TESTED_BOTOCORE: the caller then uses the public client method.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class Transport:
     """Sends DynamoDB JSON requests for one botocore client through its endpoint."""
 
     def __init__(self, client: Any) -> None:
+        from botocore.auth import resolve_auth_scheme_preference
         from botocore.awsrequest import prepare_request_dict
         from botocore.compress import maybe_compress_request
         from botocore.context import get_context, start_as_current_context
@@ -89,6 +90,7 @@ class Transport:
         self._service_id = self._service.service_id.hyphenize()
         self._models: dict[str, Any] = {}
         self._prepare = prepare_request_dict
+        self._auth_preference = resolve_auth_scheme_preference
         self._compress = maybe_compress_request
         self._context = start_as_current_context
         self._checksum_context = resolve_checksum_context
@@ -213,13 +215,16 @@ class Transport:
         client = self._client
         model = self._model(operation)
         config = client.meta.config
-        # As _make_api_call builds it (an operation with `auth` and a configured preference
-        # resolves its auth type there; DynamoDB's operations have none, checked in of()).
+        if model.auth and config.auth_scheme_preference:
+            auth_type = self._auth_preference(config.auth_scheme_preference.split(","), model.auth)
+        else:
+            auth_type = model.resolved_auth_type
+        # As _make_api_call builds it.
         context: dict[str, Any] = {
             "client_region": client.meta.region_name,
             "client_config": config,
             "has_streaming_input": model.has_streaming_input,
-            "auth_type": model.resolved_auth_type,
+            "auth_type": auth_type,
             "unsigned_payload": model.unsigned_payload,
             "auth_options": self._service.metadata.get("auth"),
         }
