@@ -201,6 +201,6 @@ def small_requests(s: Settings, skipped: list[str]) -> list[Row]:
 
     s = Steady(s.quick)
     floor, others = _get(skipped)
-    rows = versus(s, "7 get", floor, others)
+    rows = versus(s, "small get", floor, others)
     floor, others = _commit(skipped)
-    return rows + versus(s, "7 one-action commit", floor, others)
+    return rows + versus(s, "small commit", floor, others)
