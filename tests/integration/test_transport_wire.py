@@ -401,3 +401,16 @@ def test_no_endpoint_is_remembered_while_a_resolution_hook_is_registered() -> No
     repo.get(doc_id="d1")
     repo.get(doc_id="d1")
     assert [r["url"] for r in wire.sent] == ["https://one.test/", "https://two.test/"]
+
+
+def test_an_asynchronous_endpoint_is_not_served() -> None:
+    """aiobotocore's clients have the same private attributes with coroutine methods."""
+
+    class AsyncEndpoint:
+        async def make_request(self, model: Any, request: dict[str, Any]) -> Any:
+            raise AssertionError("never awaited here")
+
+    client = stub_client()
+    assert Transport.of(client) is not None
+    client._endpoint = AsyncEndpoint()
+    assert Transport.of(client) is None

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import inspect
 import json
 from typing import Any
 
@@ -111,6 +112,9 @@ class Transport:
         except AttributeError:
             return None
         if not all(hasattr(client, name) for name in _REQUIRED) or not _tested_botocore():
+            return None
+        # aiobotocore's endpoint is a coroutine: this transport is for the synchronous client.
+        if inspect.iscoroutinefunction(getattr(client._endpoint, "make_request", None)):
             return None
         try:
             return cls(client)
