@@ -1,0 +1,255 @@
+"""The polling relay of the outbox: publishes pending records, shard by shard, oldest first.
+
+Delivery is at least once. For each pending record, in the order of its shard's sort key
+(creation time, position in the commit, id), the relay calls `publish(event)`; only once it
+returned does it mark the record published, with a conditional write (the pending record is
+deleted on condition that it still exists, and an archive copy with a TTL is put in the same
+transaction). So:
+
+- a process dying between `publish` and the mark publishes that event again on the next run;
+- two relays reading the same shard may both publish an event, but only one of them marks it
+  (the other's condition fails and it moves on): give parallel relays disjoint shards
+  (`Outbox.shards_for(worker, workers)`) and duplicates only follow crashes;
+- a `publish` that raises stops its shard for this run: nothing later in that shard overtakes
+  the event, which is retried first on the next run. The other shards go on.
+
+Consumers must therefore be idempotent (an event id, or a natural key, they remember).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..backends.actions import Delete, Meaning, Put
+from ..backends.base import Backend, Cancelled, ConditionalCheckFailed
+from ..errors import ValidationError
+from ..model.marshal import Item, Wire
+from ..query.planner import plan
+from ..query.specification import NotExists, attr
+from ..runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from .outbox import Outbox, OutboxRecord
+
+log = logging.getLogger("persistence.outbox")
+
+
+@dataclass(frozen=True)
+class PublishFailure:
+    """A shard stopped in the last run: the record whose `publish` (or decoding) raised."""
+
+    shard: int
+    message_id: str
+    event_type: str
+    error: BaseException
+
+
+def as_backend(client_or_store: Any) -> Backend:
+    """A `Backend` for a boto3 DynamoDB client, a `DynamoDBBackend` or an `InMemoryStore`."""
+    if hasattr(client_or_store, "transact_write") and hasattr(client_or_store, "read"):
+        backend: Backend = client_or_store
+        return backend
+    if hasattr(client_or_store, "transact_write_items"):
+        # The messaging layer never imports a backend statically (the import-linter contract):
+        # the DynamoDB backend is loaded by name only when a client is handed over.
+        module = importlib.import_module("persistence.backends.dynamodb.backend")
+        wrapped: Backend = module.DynamoDBBackend(client_or_store)
+        return wrapped
+    raise ValidationError(
+        "OutboxRelay needs a boto3 DynamoDB client, a DynamoDBBackend or an InMemoryStore, got "
+        f"{type(client_or_store).__name__}"
+    )
+
+
+class OutboxRelay:
+    """Publishes an outbox's pending events, oldest first within each shard (so within each
+    aggregate), and marks each one published after `publish` returned.
+
+    Delivery is at least once (see the module's docstring): a crash between `publish` and the
+    mark, or two relays on one shard, publish an event twice; a conditional write makes sure
+    only one relay ever marks it. Run several relays at once by giving each its own shards:
+    `relay.run_once(shards=outbox.shards_for(worker, workers))`.
+
+    Args:
+        outbox: the outbox to relay.
+        client_or_store: a boto3 DynamoDB client, a `DynamoDBBackend` or an `InMemoryStore`.
+        publish: called with each decoded event; raising means "not published, try again".
+        retry_policy: how marking a record retries throttling and other transient errors.
+
+    Attributes:
+        items_read: the stored items the relay's Queries read so far (their ScannedCount):
+            with delete-on-publish only pending records, never published history.
+        failures: the shards the last `run_once` stopped, with the error.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client_or_store: Any,
+        publish: Callable[[Any], None],
+        *,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.backend = as_backend(client_or_store)
+        self.backend.register(outbox.table)
+        self.publish = publish
+        self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
+        self.items_read = 0
+        self.failures: list[PublishFailure] = []
+        self._start = 0  # rotates, so a busy shard does not always take the whole limit
+
+    def run_once(self, limit: int = 100, shards: Iterable[int] | None = None) -> int:
+        """Publish at most `limit` pending events of `shards` (default: all the outbox's) and
+        mark them; returns how many this relay marked.
+
+        The limit is shared fairly: each shard gets its part of what is left, in an order that
+        rotates from one run to the next. A shard whose `publish` raised stops there for this
+        run (listed in `failures`); the others go on.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError(f"run_once limit must be an int >= 1, got {limit!r}")
+        chosen = self._shards(shards)
+        self.failures = []
+        if chosen:
+            at = self._start % len(chosen)
+            chosen = chosen[at:] + chosen[:at]
+            self._start += 1
+        published = 0
+        for done, shard in enumerate(chosen):
+            left = limit - published
+            if left <= 0:
+                break
+            quota = math.ceil(left / (len(chosen) - done))
+            published += self._run_shard(shard, quota)
+        if published:
+            log.info("outbox_relayed", extra={"events": published})
+        return published
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        limit: int = 100,
+        shards: Iterable[int] | None = None,
+        idle_wait: float = 0.05,
+        max_wait: float = 5.0,
+    ) -> int:
+        """Relay until `stop` is set: `run_once` in a loop, waiting `idle_wait` seconds after a
+        run that published nothing and doubling up to `max_wait` while idle (a run that
+        published something resets it). A run in progress always finishes, so the event in
+        hand is published and marked before returning. Returns the number published."""
+        chosen = self._shards(shards)
+        total, wait = 0, idle_wait
+        while not stop.is_set():
+            try:
+                count = self.run_once(limit, chosen)
+            except Exception as error:  # DynamoDB unreachable, throttled...: wait, try again
+                log.warning("outbox_relay_error", extra={"error": type(error).__name__})
+                count = 0
+            total += count
+            if count and not self.failures:
+                wait = idle_wait
+                continue
+            stop.wait(wait)
+            wait = min(max_wait, wait * 2)
+        return total
+
+    # ------------------------------------------------------------------ one shard
+
+    def _shards(self, shards: Iterable[int] | None) -> list[int]:
+        if shards is None:
+            return list(range(self.outbox.shards))
+        out = list(shards)
+        for shard in out:
+            if isinstance(shard, bool) or not isinstance(shard, int):
+                raise ValidationError(f"shards must be ints, got {shard!r}")
+            if not 0 <= shard < self.outbox.shards:
+                raise ValidationError(
+                    f"shard {shard} is not one of this outbox's shards 0..{self.outbox.shards - 1}"
+                )
+        if len(set(out)) != len(out):
+            raise ValidationError(f"shards lists a shard twice: {out}")
+        return out
+
+    def _pending(self, shard: int, quota: int) -> Iterable[Item]:
+        """The shard's oldest pending records, at most `quota`, read with strongly consistent
+        Queries of its pending partition (which holds nothing else)."""
+        mapping = self.outbox.mapping
+        read_plan = plan(mapping, attr("shard") == shard, consistent=True)
+        start: dict[str, Wire] | None = None
+        left = quota
+        while left > 0:
+            page = self.backend.read(read_plan, limit=left, start_key=start)
+            self.items_read += page.scanned_count
+            yield from page.items
+            left -= len(page.items)
+            start = page.last_key
+            if start is None:
+                return
+
+    def _run_shard(self, shard: int, quota: int) -> int:
+        outbox = self.outbox
+        published = 0
+        for item in list(self._pending(shard, quota)):
+            record: OutboxRecord = outbox.mapping.from_item(item)
+            try:
+                event = outbox.codec.decode(record.event_type, record.payload)
+                self.publish(event)
+            except Exception as error:
+                # Later records of this shard must not overtake this one: stop the shard.
+                self.failures.append(
+                    PublishFailure(shard, record.message_id, record.event_type, error)
+                )
+                log.warning(
+                    "outbox_publish_failed",
+                    extra={
+                        "shard": shard,
+                        "event_type": record.event_type,
+                        "error": type(error).__name__,
+                    },
+                )
+                break
+            if self._mark(item, record):
+                published += 1
+        return published
+
+    def _mark(self, item: Item, record: OutboxRecord) -> bool:
+        """Mark a published record: delete it on condition it is still pending (and put its
+        archive copy in the same transaction). False when another relay marked it first."""
+        outbox = self.outbox
+        table = outbox.table
+        key = {a: item[a] for a in table.key_attributes()}
+        meaning_key = {"shard": record.shard, "message_id": record.message_id}
+        meaning = Meaning(outbox.mapping.name, meaning_key, "delete")
+        delete = Delete(table.name, key, attr([table.partition_key]).exists(), meaning)
+        if outbox.retention is None:
+            try:
+                self.retry_policy.run(lambda: self.backend.write(delete))
+            except ConditionalCheckFailed:
+                return False
+            return True
+        archive = outbox.archive_item(item, datetime.now(UTC))
+        archive_key = {a: archive[a] for a in table.key_attributes()}
+        put = Put(
+            table.name,
+            archive,
+            NotExists((table.partition_key,)),
+            Meaning(outbox.mapping.name, meaning_key, "outbox"),
+            archive_key,
+        )
+        actions: Sequence[Delete | Put] = [delete, put]
+        token = uuid.uuid4().hex  # the same for every retry: DynamoDB applies it once
+        try:
+            self.retry_policy.run(lambda: self.backend.transact_write(actions, token))
+        except Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[0].code == "ConditionalCheckFailed":
+                return False  # another relay marked it first
+            raise
+        return True
