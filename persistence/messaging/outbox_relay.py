@@ -104,6 +104,7 @@ class OutboxRelay:
         self.items_read = 0
         self.failures: list[PublishFailure] = []
         self._start = 0  # rotates, so a busy shard does not always take the whole limit
+        self._stop: threading.Event | None = None  # set by `run`: stop after the event in hand
 
     def run_once(self, limit: int = 100, shards: Iterable[int] | None = None) -> int:
         """Publish at most `limit` pending events of `shards` (default: all the outbox's) and
@@ -124,7 +125,7 @@ class OutboxRelay:
         published = 0
         for done, shard in enumerate(chosen):
             left = limit - published
-            if left <= 0:
+            if left <= 0 or self._stopping():
                 break
             quota = math.ceil(left / (len(chosen) - done))
             published += self._run_shard(shard, quota)
@@ -144,22 +145,30 @@ class OutboxRelay:
         """Relay until `stop` is set: `run_once` in a loop, waiting `idle_wait` seconds after a
         run that published nothing and doubling up to `max_wait` while idle (a run that
         published something resets it). A run in progress always finishes, so the event in
-        hand is published and marked before returning. Returns the number published."""
+        hand is published and marked before returning (the rest of the run is left for the
+        next). Returns the number published."""
         chosen = self._shards(shards)
         total, wait = 0, idle_wait
-        while not stop.is_set():
-            try:
-                count = self.run_once(limit, chosen)
-            except Exception as error:  # DynamoDB unreachable, throttled...: wait, try again
-                log.warning("outbox_relay_error", extra={"error": type(error).__name__})
-                count = 0
-            total += count
-            if count and not self.failures:
-                wait = idle_wait
-                continue
-            stop.wait(wait)
-            wait = min(max_wait, wait * 2)
+        self._stop = stop
+        try:
+            while not stop.is_set():
+                try:
+                    count = self.run_once(limit, chosen)
+                except Exception as error:  # DynamoDB unreachable, throttled...: wait, retry
+                    log.warning("outbox_relay_error", extra={"error": type(error).__name__})
+                    count = 0
+                total += count
+                if count and not self.failures:
+                    wait = idle_wait
+                    continue
+                stop.wait(wait)
+                wait = min(max_wait, wait * 2)
+        finally:
+            self._stop = None
         return total
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
     # ------------------------------------------------------------------ one shard
 
@@ -198,6 +207,8 @@ class OutboxRelay:
         outbox = self.outbox
         published = 0
         for item in list(self._pending(shard, quota)):
+            if self._stopping():
+                break
             record: OutboxRecord = outbox.mapping.from_item(item)
             try:
                 event = outbox.codec.decode(record.event_type, record.payload)
