@@ -802,4 +802,5 @@ SUITES = [
     memory,
     in_memory_query,
     scaling,
+    __import__("bench.suite_outbox").suite_outbox.outbox,
 ]

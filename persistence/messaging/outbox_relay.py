@@ -6,7 +6,9 @@ returned does it mark the record published, with a conditional write (the pendin
 deleted on condition that it still exists, and an archive copy with a TTL is put in the same
 transaction). So:
 
-- a process dying between `publish` and the mark publishes that event again on the next run;
+- a process dying between `publish` and the mark publishes that event again on the next run
+  (the published records of a shard are marked `mark_batch` at a time, default 10, so at most
+  that many are published again);
 - two relays reading the same shard may both publish an event, but only one of them marks it
   (the other's condition fails and it moves on): give parallel relays disjoint shards
   (`Outbox.shards_for(worker, workers)`) and duplicates only follow crashes;
@@ -23,11 +25,12 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import limits
 from ..backends.actions import Delete, Meaning, Put
 from ..backends.base import Backend, Cancelled, ConditionalCheckFailed
 from ..errors import ValidationError
@@ -35,9 +38,13 @@ from ..model.marshal import Item, Wire
 from ..query.planner import plan
 from ..query.specification import NotExists, attr
 from ..runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from ..validation import item_size
 from .outbox import Outbox, OutboxRecord
 
 log = logging.getLogger("persistence.outbox")
+# Ten records a transaction: a tenth of the requests (the relay's cost and its throughput),
+# while a crash before the mark publishes again at most ten events.
+DEFAULT_MARK_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class OutboxRelay:
         client_or_store: a boto3 DynamoDB client, a `DynamoDBBackend` or an `InMemoryStore`.
         publish: called with each decoded event; raising means "not published, try again".
         retry_policy: how marking a record retries throttling and other transient errors.
+        mark_batch: how many published records of a shard are marked in one transaction
+            (default 10; at most 50, or 100 without retention). A crash publishes again at most
+            that many events; 1 marks each record as soon as it is published.
 
     Attributes:
         items_read: the stored items the relay's Queries read so far (their ScannedCount):
@@ -95,12 +105,23 @@ class OutboxRelay:
         publish: Callable[[Any], None],
         *,
         retry_policy: RetryPolicy | None = None,
+        mark_batch: int = DEFAULT_MARK_BATCH,
     ) -> None:
         self.outbox = outbox
         self.backend = as_backend(client_or_store)
         self.backend.register(outbox.table)
         self.publish = publish
         self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
+        actions_per_record = 1 if outbox.retention is None else 2
+        most = limits.MAX_TRANSACT_ACTIONS // actions_per_record
+        if isinstance(mark_batch, bool) or not isinstance(mark_batch, int):
+            raise ValidationError(f"mark_batch must be an int, got {mark_batch!r}")
+        if not 1 <= mark_batch <= most:
+            raise ValidationError(
+                f"mark_batch must be from 1 to {most} (one transaction takes "
+                f"{limits.MAX_TRANSACT_ACTIONS} actions, {actions_per_record} per record)"
+            )
+        self.mark_batch = mark_batch
         self.items_read = 0
         self.failures: list[PublishFailure] = []
         self._start = 0  # rotates, so a busy shard does not always take the whole limit
@@ -108,7 +129,8 @@ class OutboxRelay:
 
     def run_once(self, limit: int = 100, shards: Iterable[int] | None = None) -> int:
         """Publish at most `limit` pending events of `shards` (default: all the outbox's) and
-        mark them; returns how many this relay marked.
+        mark them; returns how many this relay marked (fewer than it published when another
+        relay marked some first).
 
         The limit is shared fairly: each shard gets its part of what is left, in an order that
         rotates from one run to the next. A shard whose `publish` raised stops there for this
@@ -122,13 +144,23 @@ class OutboxRelay:
             at = self._start % len(chosen)
             chosen = chosen[at:] + chosen[:at]
             self._start += 1
-        published = 0
-        for done, shard in enumerate(chosen):
-            left = limit - published
-            if left <= 0 or self._stopping():
-                break
-            quota = math.ceil(left / (len(chosen) - done))
-            published += self._run_shard(shard, quota)
+        published = calls = 0  # marked by this relay; events handed to `publish`
+        # Each shard gets its share of what is left; shards that filled their share may hold
+        # more, and get what the others left over in another pass.
+        active = chosen
+        while active and calls < limit and not self._stopping():
+            fuller = []
+            for done, shard in enumerate(active):
+                left = limit - calls
+                if left <= 0 or self._stopping():
+                    break
+                quota = math.ceil(left / (len(active) - done))
+                marked, handled = self._run_shard(shard, quota)
+                published += marked
+                calls += handled
+                if handled == quota:
+                    fuller.append(shard)
+            active = fuller
         if published:
             log.info("outbox_relayed", extra={"events": published})
         return published
@@ -203,9 +235,13 @@ class OutboxRelay:
             if start is None:
                 return
 
-    def _run_shard(self, shard: int, quota: int) -> int:
+    def _run_shard(self, shard: int, quota: int) -> tuple[int, int]:
+        """Publish and mark up to `quota` of the shard's oldest records: (marked by this relay,
+        handled without a failure or a stop). Published records are marked in batches of up
+        to `mark_batch`, always before a failure or a stop ends the shard's run."""
         outbox = self.outbox
-        published = 0
+        marked = handled = 0
+        batch: list[Item] = []
         for item in list(self._pending(shard, quota)):
             if self._stopping():
                 break
@@ -227,26 +263,58 @@ class OutboxRelay:
                     },
                 )
                 break
-            if self._mark(item, record):
-                published += 1
-        return published
+            handled += 1
+            if batch and not self._fits(batch, item):
+                marked += self._mark(batch)
+                batch = []
+            batch.append(item)
+        if batch:
+            marked += self._mark(batch)
+        return marked, handled
 
-    def _mark(self, item: Item, record: OutboxRecord) -> bool:
-        """Mark a published record: delete it on condition it is still pending (and put its
-        archive copy in the same transaction). False when another relay marked it first."""
+    def _fits(self, batch: list[Item], item: Item) -> bool:
+        if len(batch) >= self.mark_batch:
+            return False
+        # A transaction carries at most 4 MB of items: the archive copies are the Puts.
+        size = sum(item_size(i) for i in batch) + item_size(item)
+        return size + 4096 * (len(batch) + 1) <= limits.MAX_TRANSACT_BYTES
+
+    def _mark(self, items: list[Item]) -> int:
+        """Mark published records: delete each on condition it is still pending and, with a
+        retention, put its archive copy, all in one transaction. When another relay marked one
+        of them first (its condition failed, so nothing was written), they are marked one by
+        one. Returns how many this relay marked."""
+        now = datetime.now(UTC)
+        actions: list[Delete | Put] = []
+        for item in items:
+            actions.extend(self._mark_actions(item, now))
+        token = uuid.uuid4().hex  # the same for every retry: DynamoDB applies it once
+        try:
+            if len(actions) == 1:
+                (delete,) = actions
+                self.retry_policy.run(lambda: self.backend.write(delete))
+            else:
+                self.retry_policy.run(lambda: self.backend.transact_write(actions, token))
+        except ConditionalCheckFailed:
+            return 0  # another relay marked it first
+        except Cancelled as cancelled:
+            if not any(r.code == "ConditionalCheckFailed" for r in cancelled.reasons):
+                raise
+            if len(items) == 1:
+                return 0  # another relay marked it first
+            return sum(self._mark([item]) for item in items)
+        return len(items)
+
+    def _mark_actions(self, item: Item, now: datetime) -> list[Delete | Put]:
         outbox = self.outbox
         table = outbox.table
         key = {a: item[a] for a in table.key_attributes()}
-        meaning_key = {"shard": record.shard, "message_id": record.message_id}
+        meaning_key = {"shard": item["shard"]["N"], "message_id": item["message_id"]["S"]}
         meaning = Meaning(outbox.mapping.name, meaning_key, "delete")
         delete = Delete(table.name, key, attr([table.partition_key]).exists(), meaning)
         if outbox.retention is None:
-            try:
-                self.retry_policy.run(lambda: self.backend.write(delete))
-            except ConditionalCheckFailed:
-                return False
-            return True
-        archive = outbox.archive_item(item, datetime.now(UTC))
+            return [delete]
+        archive = outbox.archive_item(item, now)
         archive_key = {a: archive[a] for a in table.key_attributes()}
         put = Put(
             table.name,
@@ -255,12 +323,4 @@ class OutboxRelay:
             Meaning(outbox.mapping.name, meaning_key, "outbox"),
             archive_key,
         )
-        actions: Sequence[Delete | Put] = [delete, put]
-        token = uuid.uuid4().hex  # the same for every retry: DynamoDB applies it once
-        try:
-            self.retry_policy.run(lambda: self.backend.transact_write(actions, token))
-        except Cancelled as cancelled:
-            if cancelled.reasons and cancelled.reasons[0].code == "ConditionalCheckFailed":
-                return False  # another relay marked it first
-            raise
-        return True
+        return [delete, put]

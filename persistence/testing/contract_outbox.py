@@ -333,14 +333,35 @@ class OutboxContract:
 
     def test_without_retention_a_published_record_is_deleted(self, harness: Harness) -> None:
         _needs_transactions(harness)
+        from ..messaging.outbox_relay import OutboxRelay
+
         outbox = _outbox(shards=2, retention=None)
         seeding.open_accounts(harness, Account("a1", "alice"))
         _deposit(harness, outbox, "a1", 5, 6)
         harness.log.clear()
         published: list[Any] = []
-        assert outbox.relay(_source(harness), published.append).run_once() == 2
+        relay = OutboxRelay(outbox, _source(harness), published.append, mark_batch=1)
+        assert relay.run_once() == 2
         assert published == [Deposited("a1", Decimal(5)), Deposited("a1", Decimal(6))]
         assert harness.operations().count("DeleteItem") == 2
         assert "TransactWriteItems" not in harness.operations()
         assert _archived(harness, outbox) == []
         assert all(_items(harness, outbox, s) == [] for s in range(2))
+
+    def test_published_records_of_a_shard_are_marked_in_batches(self, harness: Harness) -> None:
+        _needs_transactions(harness)
+        from ..messaging.outbox_relay import OutboxRelay
+
+        outbox = _outbox(shards=1)
+        seeding.open_accounts(harness, Account("a1", "alice"))
+        for n in range(5):
+            _deposit(harness, outbox, "a1", 2 * n + 1, 2 * n + 2)
+        harness.log.clear()
+        published: list[Any] = []
+        relay = OutboxRelay(outbox, _source(harness), published.append, mark_batch=4)
+        assert relay.run_once() == 10
+        assert [int(e.amount) for e in published] == list(range(1, 11))
+        assert harness.operations().count("TransactWriteItems") == 3  # 4 + 4 + 2 records
+        assert len(_archived(harness, outbox)) == 10
+        with pytest.raises(errors.ValidationError, match="mark_batch"):
+            OutboxRelay(outbox, _source(harness), published.append, mark_batch=51)
