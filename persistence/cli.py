@@ -444,7 +444,7 @@ def register_iam_policy(groups: SubParsers) -> None:
 def load_relay(target: str, client: Any) -> Any:
     """The relay `MODULE[:ATTR]` names: ATTR (default `relay`) is a callable taking the boto3
     DynamoDB client and returning an `OutboxRelay` (the module's outbox and publish function)."""
-    from .messaging.outbox_relay import OutboxRelay
+    from .messaging.outbox import OutboxRelay
 
     module_name, _, attr = target.partition(":")
     try:

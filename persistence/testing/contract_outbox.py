@@ -200,7 +200,7 @@ class OutboxContract:
 
     def test_a_relay_takes_a_boto3_client_a_backend_or_a_store(self, harness: Harness) -> None:
         _needs_transactions(harness)
-        from ..messaging.outbox_relay import OutboxRelay
+        from ..messaging.outbox import OutboxRelay
 
         outbox = self._outbox()
         seeding.open_accounts(harness, Account("a1", "alice"))
@@ -333,7 +333,7 @@ class OutboxContract:
 
     def test_without_retention_a_published_record_is_deleted(self, harness: Harness) -> None:
         _needs_transactions(harness)
-        from ..messaging.outbox_relay import OutboxRelay
+        from ..messaging.outbox import OutboxRelay
 
         outbox = _outbox(shards=2, retention=None)
         seeding.open_accounts(harness, Account("a1", "alice"))
@@ -350,7 +350,7 @@ class OutboxContract:
 
     def test_published_records_of_a_shard_are_marked_in_batches(self, harness: Harness) -> None:
         _needs_transactions(harness)
-        from ..messaging.outbox_relay import OutboxRelay
+        from ..messaging.outbox import OutboxRelay
 
         outbox = _outbox(shards=1)
         seeding.open_accounts(harness, Account("a1", "alice"))
