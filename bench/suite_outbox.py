@@ -67,7 +67,7 @@ def _drain(relay: p.OutboxRelay) -> int:
 def _throughput(s: Settings) -> Row:
     from .suites import Row
 
-    events = 200 if s.quick else 1000
+    events = 60 if s.quick else 1000
     wallets, outbox = _declare("bench_outbox")
     with moto_server() as server:
         client = server.client()
