@@ -182,6 +182,7 @@ class Outbox:
         # Per outbox: the stamps it hands out only go up, so one process's commits of an
         # aggregate keep their order even with a coarse or frozen clock.
         self._last_stamp = ""
+        self._stamp_lock = threading.Lock()  # one outbox may serve units of work in threads
 
     # ------------------------------------------------------------------ writing
 
@@ -200,10 +201,11 @@ class Outbox:
 
     def _stamp(self, now: datetime) -> str:
         stamp = now.astimezone(UTC).strftime(_STAMP)
-        if stamp <= self._last_stamp:
-            last = datetime.strptime(self._last_stamp, _STAMP).replace(tzinfo=UTC)
-            stamp = (last + timedelta(microseconds=1)).strftime(_STAMP)
-        self._last_stamp = stamp
+        with self._stamp_lock:
+            if stamp <= self._last_stamp:
+                last = datetime.strptime(self._last_stamp, _STAMP).replace(tzinfo=UTC)
+                stamp = (last + timedelta(microseconds=1)).strftime(_STAMP)
+            self._last_stamp = stamp
         return stamp
 
     def actions(
