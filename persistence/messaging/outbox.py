@@ -435,6 +435,22 @@ class OutboxRelay:
             log.info("outbox_relayed", extra={"events": published})
         return published
 
+    def mark_published(self, images: Iterable[MappingABC[str, Any]]) -> int:
+        """Mark records published elsewhere (e.g. by the stream handler, from the stream's
+        images): each pending record of this outbox among `images` (wire items, or stream
+        images with base64 B values) is deleted, and archived with a retention, in batches of
+        `mark_batch`; anything else is ignored. Returns how many this call marked (a record
+        already marked is not counted). Call it only after the events were published."""
+        items = [
+            {k: _lambda_value(v) for k, v in image.items()}
+            for image in images
+            if self.outbox.is_pending(image)
+        ]
+        marked = 0
+        for at in range(0, len(items), self.mark_batch):
+            marked += self._mark(items[at : at + self.mark_batch])
+        return marked
+
     def run(
         self,
         stop: threading.Event,

@@ -365,3 +365,23 @@ class OutboxContract:
         assert len(_archived(harness, outbox)) == 10
         with pytest.raises(errors.ValidationError, match="mark_batch"):
             OutboxRelay(outbox, _source(harness), published.append, mark_batch=51)
+
+    def test_records_published_elsewhere_are_marked_from_their_images(
+        self, harness: Harness
+    ) -> None:
+        """The stream relay publishes from the pending record's image; marking it afterwards
+        empties the pending partition, so a polling relay does not publish it again."""
+        _needs_transactions(harness)
+        from ..messaging.outbox import OutboxRelay
+
+        outbox = _outbox(shards=1)
+        seeding.open_accounts(harness, Account("a1", "alice"))
+        _deposit(harness, outbox, "a1", 1, 2, 3)
+        images = _items(harness, outbox, 0)
+        unrelated = {"pk": {"S": "ACCOUNT#a1"}, "sk": {"S": "ACCOUNT"}, "_type": {"S": "Account"}}
+        relay = OutboxRelay(outbox, _source(harness), lambda e: None, mark_batch=2)
+        assert relay.mark_published([*images, unrelated]) == 3
+        assert relay.mark_published(images) == 0  # marked already: not counted twice
+        assert _items(harness, outbox, 0) == []
+        assert len(_archived(harness, outbox)) == 3
+        assert seeding.stored_account(harness, "a1").balance == 6  # the unrelated item is kept
