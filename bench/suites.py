@@ -803,4 +803,5 @@ SUITES = [
     in_memory_query,
     scaling,
     __import__("bench.suite_small").suite_small.small_requests,
+    __import__("bench.suite_outbox").suite_outbox.outbox,
 ]

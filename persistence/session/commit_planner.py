@@ -79,15 +79,16 @@ def plan_commit(
     increments: MappingABC[Identity, PendingIncrement],
     checks: Sequence[PendingCheck],
     extra: Iterable[Action],
-    outbox_actions: Callable[[list[Any], datetime], Iterable[Action]] | None,
+    outbox_actions: Callable[..., Iterable[Action]] | None,
     now: datetime,
 ) -> list[PlannedWrite]:
     """Every write of a commit, in the order sent: the tracked aggregates' writes (in tracking
     order), increments of items not otherwise written, checks of items not otherwise written,
     the prepared actions, then the outbox's records of the aggregates' pending events.
 
-    `outbox_actions` is the outbox's `actions(events, now)` (None without an outbox). Nothing
-    given is changed.
+    `outbox_actions` is the outbox's `actions(events, now, sources)` (None without an outbox):
+    `sources[i]` is (table name, wire key) of the aggregate that raised `events[i]`, whose
+    outbox shard it decides. Nothing given is changed.
 
     Raises:
         ValidationError: an increment and a hard delete of the same item, a changed key, an
@@ -107,8 +108,15 @@ def plan_commit(
         writes[ident] = with_check(writes.get(ident), check)
     out = [*writes.values(), *(PlannedWrite(a) for a in extra)]
     if outbox_actions is not None:
-        events = [e for entry in identity_map for e in entry.pending_events()]
-        out.extend(PlannedWrite(a) for a in outbox_actions(events, now))
+        events: list[Any] = []
+        sources: list[tuple[str, dict[str, Wire]]] = []
+        for entry in identity_map:
+            raised = entry.pending_events()
+            if raised:
+                source = (entry.mapping.table.name, entry.key)
+                events.extend(raised)
+                sources.extend(source for _ in raised)
+        out.extend(PlannedWrite(a) for a in outbox_actions(events, now, sources))
     return out
 
 
