@@ -110,7 +110,7 @@ def build_mappings(table_name: str = DEFAULT_TABLE_NAME) -> PaymentsMappings:
     # Built with the table, before anything creates or exports it: whatever the outbox needs on
     # the table (an index, a TTL) it declares there, and table creation, the CloudFormation
     # export and the IAM policy then include it.
-    outbox = p.Outbox(table, event_types=ALL_EVENTS)
+    outbox = p.Outbox(table, event_types=ALL_EVENTS, shards=16)
     return PaymentsMappings(table, accounts, transfers, idempotency, stats, processed, outbox)
 
 

@@ -51,7 +51,7 @@ from ..errors import ValidationError
 from ..model.keys import Key
 from ..model.mapping import Mapping, Table
 from ..model.marshal import Item, Wire
-from ..query.planner import plan
+from ..query.planner import Plan, plan
 from ..query.specification import NotExists, attr
 from ..runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from ..validation import item_size
@@ -434,6 +434,37 @@ class OutboxRelay:
         if published:
             log.info("outbox_relayed", extra={"events": published})
         return published
+
+    def count(self, shards: Iterable[int] | None = None, *, published: bool = False) -> int:
+        """How many records of `shards` (default: all) are pending — the backlog a stuck
+        consumer leaves — or, with `published=True`, archived and not yet expired. Counted
+        with strongly consistent `Select=COUNT` Queries of each shard's partition: the read
+        cost is the records counted, nothing else."""
+        prefix = self.outbox.archive_prefix if published else self.outbox.pending_prefix
+        table = self.outbox.table
+        total = 0
+        for shard in self._shards(shards):
+            read_plan = Plan(
+                "Query",
+                table.name,
+                None,
+                None,
+                (attr(table.partition_key) == f"{prefix}{shard}",),
+                None,
+                None,
+                False,
+                True,
+                None,
+                table.key_attributes(),
+            )
+            start: dict[str, Wire] | None = None
+            while True:
+                page = self.backend.read(read_plan, limit=None, start_key=start, select_count=True)
+                total += page.count
+                start = page.last_key
+                if start is None:
+                    break
+        return total
 
     def mark_published(self, images: Iterable[MappingABC[str, Any]]) -> int:
         """Mark records published elsewhere (e.g. by the stream handler, from the stream's
