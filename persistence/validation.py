@@ -13,6 +13,7 @@ from typing import Any
 
 from . import limits
 from .errors import ValidationError
+from .fastjson import encoded_length
 
 
 def number_text(value: Any, where: str) -> str:
@@ -271,6 +272,70 @@ def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
             f"({limits.MAX_ITEM_BYTES} bytes) per item (move large data to S3 or split it)"
         )
     return size
+
+
+def check_put_item(item: Mapping[str, Mapping[str, Any]], where: str) -> tuple[int, bool]:
+    """`check_item` for an item written whole (a Put): the same rules and errors, returned as
+    (size, exact).
+
+    The item's compact UTF-8 JSON is an upper bound of its DynamoDB size: a string counts its
+    UTF-8 bytes and its JSON text holds them all (plus quotes and escapes), a number counts at
+    most half its digits plus one and its JSON text holds every digit, binary counts its bytes and
+    its base64 is longer, and every name, tag and container costs more in JSON than DynamoDB
+    counts for it. When a fast encoder (orjson) gives that bound in C and it is within 400 KB,
+    the per-value sizes are not computed: (bound, False). The structural rules (a type tag per
+    value, no empty map key, at most 32 levels) are still checked on every map and list. Without
+    the fast encoder, over the bound, or when the encoder refuses the item (text with no UTF-8
+    encoding, a value that is no wire value), this is `check_item`: (exact size, True).
+    """
+    bound = encoded_length(item)
+    if bound is None or bound > limits.MAX_ITEM_BYTES:
+        return check_item(item, where), True
+    name = ""
+    try:
+        for name, value in item.items():  # noqa: B007 (named in the error below)
+            for tag in value:  # the first tag decides, as in _measure
+                if tag in _SCALAR_TAGS:
+                    break
+                if tag == "M" or tag == "L":
+                    _check_shape(tag, value[tag], 1, where)
+                    break
+                raise ValidationError(f"{where}: unknown attribute value type {tag!r}")
+            else:
+                raise ValidationError(f"{where}: an attribute value needs a type")
+    except ValidationError as exc:
+        raise ValidationError(str(exc).replace(where, f"{where}.{name}", 1)) from None
+    return bound, False
+
+
+_SCALAR_TAGS = frozenset({"S", "N", "BOOL", "NULL", "B", "SS", "NS", "BS"})
+
+
+def _check_shape(tag: str, inner: Any, depth: int, where: str) -> None:
+    """The rules `_measure` applies to a map or list at `depth`, without its sizes."""
+    if not inner:
+        return
+    if depth >= limits.MAX_NESTING_DEPTH:
+        raise ValidationError(
+            f"{where}: nested {depth + 1} levels deep; DynamoDB allows {limits.MAX_NESTING_DEPTH}"
+        )
+    if tag == "M":
+        if "" in inner:
+            raise ValidationError(
+                f"{where}: a map key is empty; DynamoDB attribute names, map keys "
+                "included, are at least one character long"
+            )
+        inner = inner.values()
+    for member in inner:
+        for member_tag in member:
+            if member_tag in _SCALAR_TAGS:
+                break
+            if member_tag == "M" or member_tag == "L":
+                _check_shape(member_tag, member[member_tag], depth + 1, where)
+                break
+            raise ValidationError(f"{where}: unknown attribute value type {member_tag!r}")
+        else:
+            raise ValidationError(f"{where}: an attribute value needs a type")
 
 
 def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:

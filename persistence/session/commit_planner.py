@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .. import limits
 from ..backends.actions import (
     Action,
     AddValue,
@@ -32,6 +33,7 @@ from ..errors import ValidationError
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
 from ..query.specification import NotExists, Spec, all_of, attr
+from ..validation import check_put_item, item_size
 from ..write.diff import check_key_unchanged, counter_sum, diff, like, plain_number, wire_int
 from ..write.stamps import check_item_of, deleted_marker, item_with, new_item_assign, timestamp
 from .identity_map import Entry, Identity, IdentityMap, identity_of
@@ -65,6 +67,8 @@ class PlannedWrite:
         new_snapshot: the aggregate's snapshot after the commit.
         assign: fields to set on the aggregate after the commit (stamps, version, counters).
         size: bytes of the item written, counted once toward the transaction's limit.
+        size_exact: whether `size` is the exact size (else an upper bound of it, see
+            `validation.check_put_item`).
     """
 
     action: Action
@@ -72,6 +76,7 @@ class PlannedWrite:
     new_snapshot: Item | None = None
     assign: MappingABC[str, Any] = field(default_factory=dict)
     size: int = 0
+    size_exact: bool = True
 
 
 def plan_commit(
@@ -125,8 +130,9 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
         item = item_with(mapping, aggregate, stamps)
         meaning = Meaning(mapping.name, meaning_key, "add")
         absent = NotExists((mapping.table.partition_key,))
-        size = check_item_of(mapping, item)
-        return PlannedWrite(Put(table, item, absent, meaning, entry.key), entry, item, stamps, size)
+        size, exact = check_put_item(item, mapping.name)
+        put = Put(table, item, absent, meaning, entry.key)
+        return PlannedWrite(put, entry, item, stamps, size, exact)
 
     version = mapping.version
     if entry.state == "removed" and not mapping.soft_delete:
@@ -170,6 +176,21 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
     size = check_item_of(mapping, item)
     action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
     return PlannedWrite(action, entry, item, assign, size)
+
+
+def transaction_size(planned: Sequence[PlannedWrite]) -> int:
+    """Bytes the planned writes count toward the transaction's limit: exact whenever it matters
+    (an upper bound only while even the bound is within the limit)."""
+    total = sum(_size(p, exact=False) for p in planned)
+    if total > limits.MAX_TRANSACT_BYTES:
+        total = sum(_size(p, exact=True) for p in planned)
+    return total
+
+
+def _size(p: PlannedWrite, *, exact: bool) -> int:
+    if isinstance(p.action, Put) and (not p.size or (exact and not p.size_exact)):
+        return item_size(p.action.item)
+    return p.size
 
 
 def loaded_version_of(mapping: Mapping[Any], snapshot: Item) -> tuple[int | None, Spec | None]:
