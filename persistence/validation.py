@@ -294,48 +294,43 @@ def check_put_item(item: Mapping[str, Mapping[str, Any]], where: str) -> tuple[i
     name = ""
     try:
         for name, value in item.items():  # noqa: B007 (named in the error below)
-            for tag in value:  # the first tag decides, as in _measure
-                if tag in _SCALAR_TAGS:
-                    break
-                if tag == "M" or tag == "L":
-                    _check_shape(tag, value[tag], 1, where)
-                    break
-                raise ValidationError(f"{where}: unknown attribute value type {tag!r}")
-            else:
-                raise ValidationError(f"{where}: an attribute value needs a type")
+            if "S" not in value and "N" not in value:  # as check_item and _measure decide
+                _check_value(value, 1, where)
     except ValidationError as exc:
         raise ValidationError(str(exc).replace(where, f"{where}.{name}", 1)) from None
     return bound, False
 
 
-_SCALAR_TAGS = frozenset({"S", "N", "BOOL", "NULL", "B", "SS", "NS", "BS"})
+def _check_value(value: Mapping[str, Any], depth: int, where: str) -> None:
+    """The rules `_measure` applies to a value at `depth`, without its sizes: the same checks in
+    the same order, so the same first error."""
+    for tag, inner in value.items():
+        if tag == "M" or tag == "L":
+            if not inner:
+                return
+            if depth >= limits.MAX_NESTING_DEPTH:
+                raise ValidationError(
+                    f"{where}: nested {depth + 1} levels deep; DynamoDB allows "
+                    f"{limits.MAX_NESTING_DEPTH}"
+                )
+            if tag == "M":
+                if "" in inner:
+                    raise ValidationError(
+                        f"{where}: a map key is empty; DynamoDB attribute names, map keys "
+                        "included, are at least one character long"
+                    )
+                inner = inner.values()
+            for member in inner:
+                if "S" not in member and "N" not in member:
+                    _check_value(member, depth + 1, where)
+            return
+        if tag in _SCALAR_TAGS:
+            return
+        raise ValidationError(f"{where}: unknown attribute value type {tag!r}")
+    raise ValidationError(f"{where}: an attribute value needs a type")
 
 
-def _check_shape(tag: str, inner: Any, depth: int, where: str) -> None:
-    """The rules `_measure` applies to a map or list at `depth`, without its sizes."""
-    if not inner:
-        return
-    if depth >= limits.MAX_NESTING_DEPTH:
-        raise ValidationError(
-            f"{where}: nested {depth + 1} levels deep; DynamoDB allows {limits.MAX_NESTING_DEPTH}"
-        )
-    if tag == "M":
-        if "" in inner:
-            raise ValidationError(
-                f"{where}: a map key is empty; DynamoDB attribute names, map keys "
-                "included, are at least one character long"
-            )
-        inner = inner.values()
-    for member in inner:
-        for member_tag in member:
-            if member_tag in _SCALAR_TAGS:
-                break
-            if member_tag == "M" or member_tag == "L":
-                _check_shape(member_tag, member[member_tag], depth + 1, where)
-                break
-            raise ValidationError(f"{where}: unknown attribute value type {member_tag!r}")
-        else:
-            raise ValidationError(f"{where}: an attribute value needs a type")
+_SCALAR_TAGS = frozenset({"BOOL", "NULL", "B", "SS", "NS", "BS"})
 
 
 def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
