@@ -130,7 +130,7 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
         item = item_with(mapping, aggregate, stamps)
         meaning = Meaning(mapping.name, meaning_key, "add")
         absent = NotExists((mapping.table.partition_key,))
-        size, exact = check_put_item(item, mapping.name)
+        size, exact = check_put_item(item, mapping.name, mapping.sound_attributes)
         put = Put(table, item, absent, meaning, entry.key)
         return PlannedWrite(put, entry, item, stamps, size, exact)
 

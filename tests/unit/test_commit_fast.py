@@ -167,3 +167,100 @@ def test_a_committed_aggregate_diffs_against_what_was_written() -> None:
             "nickname",
             "version",
         ]
+
+
+# ---------------------------------------------------------------------------- sound attributes
+
+
+@dataclass
+class Leaf:
+    name: str
+    amount: Decimal | None = None
+
+
+@dataclass
+class Node:
+    """Recursive: its depth is data, so its attributes are always walked."""
+
+    name: str
+    children: list[Node] = field(default_factory=list)
+
+
+def _deep_list(levels: int) -> Any:
+    tp: Any = str
+    for _ in range(levels):
+        tp = list[tp]
+    return tp
+
+
+@dataclass
+class Shapes:
+    shapes_id: str
+    leaf: Leaf | None = None
+    leaves: list[Leaf] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+    labels: dict[str, str] = field(default_factory=dict)
+    anything: Any = None
+    node: Node | None = None
+    deep31: _deep_list(31) = None  # type: ignore[valid-type]
+    deep32: _deep_list(32) = None  # type: ignore[valid-type]
+
+
+SHAPES = p.Mapping(Shapes, p.Table("shapes", partition_key="pk"), key=p.Key(pk="S#{shapes_id}"))
+
+
+def test_only_attributes_sound_by_construction_skip_the_structural_walk() -> None:
+    assert SHAPES.converter.sound_fields == {"shapes_id", "leaf", "leaves", "tags", "deep31"}
+    assert SHAPES.sound_attributes == {
+        "shapes_id",
+        "leaf",
+        "leaves",
+        "tags",
+        "deep31",
+        "pk",
+        "_type",
+    }
+
+
+def _nest(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("shapes", "message"),
+    [
+        (Shapes("s", labels={"": "empty"}), r"Shapes\.labels: a map key is empty"),
+        (Shapes("s", anything={"a": {"": 1}}), r"Shapes\.anything: a map key is empty"),
+        (Shapes("s", deep32=_nest(32)), r"Shapes\.deep32: nested 33 levels deep"),
+        (Shapes("s", anything=_nest(33)), r"Shapes\.anything: nested 33 levels deep"),
+        (Shapes("s", node=Node("a", [Node("b", [Node("c")])])), None),
+        (Shapes("s", deep31=_nest(31), leaves=[Leaf("a", Decimal(1))], labels={"a": "b"}), None),
+    ],
+)
+def test_what_can_be_unsound_is_still_refused_before_any_request(
+    encoder: bool, shapes: Shapes, message: str | None
+) -> None:
+    uow = p.InMemoryUnitOfWork([SHAPES])
+    with uow:
+        uow.repository(Shapes).add(shapes)
+        if message is None:
+            uow.commit()
+            return
+        with pytest.raises(p.ValidationError, match=message):
+            uow.commit()
+    assert uow.store.items("shapes") == []  # nothing written
+
+
+def test_a_recursive_class_nested_too_deep_is_refused(encoder: bool) -> None:
+    node = Node("leaf")
+    for i in range(20):
+        node = Node(f"n{i}", [node])  # two levels (M, L) per node: 41 levels
+    uow = p.InMemoryUnitOfWork([SHAPES])
+    with uow:
+        uow.repository(Shapes).add(Shapes("s", node=node))
+        with pytest.raises(p.ValidationError, match=r"Shapes\.node: nested 33 levels deep"):
+            uow.commit()
+    assert uow.store.items("shapes") == []
