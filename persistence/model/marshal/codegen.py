@@ -184,8 +184,36 @@ def _to_expr(tp: Any, x: str, gen: _Gen) -> str:
     if kind == "class":
         cls = gen.name("k", arg)
         fn = _nested(arg, gen, "to")
-        return f"({{'M': {fn}({x})}} if type({x}) is {cls} else {slow}({x}))"
+        general = f"({{'M': {fn}({x})}} if type({x}) is {cls} else {slow}({x}))"
+        return _inline_leaf(arg, x, cls, general, gen) or general
     return f"{slow}({x})"
+
+
+_LEAF_KINDS = frozenset({"str", "bool", "int", "Decimal", "time"})
+
+
+def _inline_leaf(cls: type, x: str, k: str, general: str, gen: _Gen) -> str | None:
+    """For a small nested class of plain fields (a line, an amount, an address), its map built
+    in place, without a call: `{'M': {'sku': ..., 'price': ...}}` when `x` is exactly `cls` and
+    none of its fields is None, else `general` (the nested class's own to_item, which leaves
+    None fields out and reports errors as always). The field expressions are the ones its own
+    to_item uses, so the item is the same."""
+    if gen.reg.building(cls):
+        return None
+    conv = gen.reg.class_converter(cls)
+    fields = getattr(conv, "fields", None)
+    hints = getattr(conv, "_hints", None)
+    if not isinstance(fields, dict) or not isinstance(hints, dict) or not 0 < len(fields) <= 8:
+        return None
+    if any(_inline_kind(hints[n], gen.reg)[0] not in _LEAF_KINDS for n in fields):
+        return None
+    tests = [f"type({x}) is {k}"]
+    parts = []
+    for n in fields:
+        a = gen.name("a")
+        tests.append(f"({a} := {x}.{n}) is not None")
+        parts.append(f"{n!r}: {_to_expr(hints[n], a, gen)}")
+    return f"({{'M': {{{', '.join(parts)}}}}} if {' and '.join(tests)} else {general})"
 
 
 def _from_expr(tp: Any, a: str, gen: _Gen) -> str:
