@@ -413,7 +413,10 @@ def _cmd_iam_policy(args: argparse.Namespace) -> int:
     if args.stream_relay:
         if args.deployment or args.read_only or args.no_prewarm:
             raise UsageError("--stream-relay takes no --deployment, --read-only or --no-prewarm")
-        policy = stream_relay_policy(*load_tables(args.target), **arns)
+    elif args.marks:
+        raise UsageError("--marks goes with --stream-relay")
+    if args.stream_relay:
+        policy = stream_relay_policy(*load_tables(args.target), marks=args.marks, **arns)
     elif args.deployment:
         if args.read_only or args.no_prewarm:
             raise UsageError("--deployment takes neither --read-only nor --no-prewarm")
@@ -454,6 +457,12 @@ def register_iam_policy(groups: SubParsers) -> None:
         action="store_true",
         help="the policy of a Lambda function running persistence.outbox_stream_handler on the "
         "tables' streams instead",
+    )
+    parser.add_argument(
+        "--marks",
+        action="store_true",
+        help="with --stream-relay: the handler also marks what it published "
+        "(outbox_stream_handler(..., client_or_store=...)): DeleteItem and PutItem on the tables",
     )
     parser.set_defaults(handler=_cmd_iam_policy)
 

@@ -262,12 +262,18 @@ def stream_relay_policy(
     region: str = "*",
     account: str = "*",
     partition: str = "aws",
+    marks: bool = False,
 ) -> dict[str, Any]:
     """The IAM policy of the Lambda function running `persistence.outbox_stream_handler`: the
     DynamoDB Streams actions of `STREAM_OPERATIONS` on the tables' streams, which Lambda's
     event source mapping uses to read them. The handler reads no table itself. Publishing (SNS,
     SQS, EventBridge...), the on-failure destination (sqs:SendMessage or sns:Publish on it) and
-    CloudWatch Logs need their own statements."""
+    CloudWatch Logs need their own statements.
+
+    With `marks`, for a handler given `client_or_store` (it marks what it published, as a
+    polling relay does): dynamodb:DeleteItem and dynamodb:PutItem on the tables, the actions
+    DynamoDB authorises for the mark's TransactWriteItems (a conditional Delete of the pending
+    record, a Put of its archive)."""
     tables = _tables(tables_or_mappings)
     if not tables:
         raise ValueError("stream_relay_policy needs at least one Table or Mapping")
@@ -279,7 +285,17 @@ def stream_relay_policy(
         "Action": action_names,
         "Resource": arns,
     }
-    return {"Version": "2012-10-17", "Statement": [statement]}
+    statements = [statement]
+    if marks:
+        statements.append(
+            {
+                "Sid": "PersistenceStreamRelayMark",
+                "Effect": "Allow",
+                "Action": sorted({_TRANSACT_KINDS["Delete"], _TRANSACT_KINDS["Put"]}),
+                "Resource": sorted(_arns(tables, region, account, partition).values()),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def deployment_policy(

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from .outbox import Outbox
+from .outbox import Outbox, OutboxRelay
 
 log = logging.getLogger("persistence.outbox")
 
@@ -41,7 +41,9 @@ _IMAGE_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 Handler = Callable[[Mapping[str, Any], Any], dict[str, list[dict[str, str]]]]
 
 
-def outbox_stream_handler(outbox: Outbox, publish: Callable[[Any], None]) -> Handler:
+def outbox_stream_handler(
+    outbox: Outbox, publish: Callable[[Any], None], *, client_or_store: Any = None
+) -> Handler:
     """An AWS Lambda handler publishing `outbox`'s events from its table's DynamoDB stream.
 
     `handler(event, context)` takes the event Lambda delivers for a DynamoDB stream and returns
@@ -53,15 +55,28 @@ def outbox_stream_handler(outbox: Outbox, publish: Callable[[Any], None]) -> Han
     ignored. Delivery is at least once. The mapping must enable ReportBatchItemFailures, or
     Lambda ignores the reported failures.
 
+    With `client_or_store` (a boto3 client, `DynamoDBBackend` or `InMemoryStore`), the records
+    published in a batch are then marked published as a polling `OutboxRelay` marks them
+    (deleted, archived with the outbox's retention): the pending partitions hold only what is
+    not yet published, `OutboxRelay.count()` is the backlog, and a polling relay may run beside
+    the handler as a sweeper (after a stream outage longer than the stream's 24 hours) without
+    publishing everything again. Without it the records stay pending and are never removed:
+    pass it unless nothing else reads the outbox. A failed mark is logged and leaves the
+    records pending (a sweeper publishes them again: at least once); it does not fail the
+    batch, which would publish the whole batch again.
+
     Raises (from the handler):
         ValidationError: the event is not a DynamoDB stream batch, or the stream's view is
             KEYS_ONLY or OLD_IMAGE (records without the new item cannot be published: enable
             NEW_IMAGE or NEW_AND_OLD_IMAGES). Nothing is published then.
     """
 
+    marker = None if client_or_store is None else OutboxRelay(outbox, client_or_store, publish)
+
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
         records = _records(event)
         failures: list[dict[str, str]] = []
+        published: list[Mapping[str, Any]] = []
         for position, record in enumerate(records):
             if record["eventName"] != "INSERT":
                 continue
@@ -71,6 +86,7 @@ def outbox_stream_handler(outbox: Outbox, publish: Callable[[Any], None]) -> Han
                 if decoded is None:
                     continue
                 publish(decoded)
+                published.append(record["dynamodb"]["NewImage"])
             except Exception:
                 log.warning(
                     "outbox_stream_publish_failed",
@@ -84,9 +100,18 @@ def outbox_stream_handler(outbox: Outbox, publish: Callable[[Any], None]) -> Han
                     if _may_be_outbox(outbox, later)
                 )
                 break
+        if marker is not None and published:
+            _mark(marker, published)
         return {"batchItemFailures": failures}
 
     return handler
+
+
+def _mark(marker: OutboxRelay, images: list[Mapping[str, Any]]) -> None:
+    try:
+        marker.mark_published(images)
+    except Exception:
+        log.error("outbox_stream_mark_failed", exc_info=True, extra={"records": len(images)})
 
 
 def _records(event: Mapping[str, Any]) -> list[dict[str, Any]]:

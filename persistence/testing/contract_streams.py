@@ -123,6 +123,40 @@ class StreamsContract:
             == (failed["dynamodb"]["SequenceNumber"])
         )
 
+    def test_the_handler_marks_what_it_published(self, harness: Harness) -> None:
+        from ..messaging.outbox import OutboxRelay
+        from ..messaging.streams import outbox_stream_handler
+        from .stream_poller import StreamPoller
+
+        outbox, ledgers, (streams, arn) = self._setup(harness)
+        self._commit(harness, ledgers, outbox, 1, 2, 3)
+        published: list[Any] = []
+
+        def publish(event: Recorded) -> None:
+            if event.n == 3 and not any(e.n == 3 for e in published):
+                published.append(event)  # seen once, then the broker fails for it
+                raise ConnectionError("the broker is down")
+            published.append(event)
+
+        backend = harness.backend
+        handler = outbox_stream_handler(outbox, publish, client_or_store=backend)
+        sweeper_saw: list[Any] = []
+        sweeper = OutboxRelay(outbox, backend, sweeper_saw.append)
+        poller = StreamPoller(streams, arn, handler, batch_size=10)
+        # One batch: 1 and 2 published and marked, 3 failed and still pending.
+        poller.poll_once()
+        assert [e.n for e in published] == [1, 2, 3]
+        assert (sweeper.count(), sweeper.count(published=True)) == (1, 2)
+        poller.drain()  # redelivered from record 3: published, marked
+        assert (sweeper.count(), sweeper.count(published=True)) == (0, 3)
+        # A polling relay beside the handler finds nothing left to publish.
+        assert sweeper.run_once(limit=100) == 0 and sweeper_saw == []
+        # The marks' own stream records (REMOVE of the pending record, INSERT of the archive)
+        # went through the handler and published nothing.
+        names = [r["eventName"] for e in poller.invocations for r in e["Records"]]
+        assert names.count("REMOVE") == 3
+        assert [e.n for e in published] == [1, 2, 3, 3]
+
     def test_the_stream_logs_inserts_modifies_and_removes(self, harness: Harness) -> None:
         from .stream_poller import StreamPoller
 

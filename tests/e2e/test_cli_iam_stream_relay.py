@@ -12,8 +12,16 @@ import pytest
 
 import persistence as p
 from persistence import cli
-from persistence.iam import OPERATIONS, STREAM_OPERATIONS, iam_policy, stream_relay_policy
+from persistence.iam import (
+    OPERATIONS,
+    STREAM_OPERATIONS,
+    iam_policy,
+    required,
+    stream_relay_policy,
+    table_arn,
+)
 from persistence.testing.contract_streams import Ledger, Recorded
+from persistence.testing.harness import record_requests
 from persistence.testing.models import ALL_TABLES, BANK
 from persistence.testing.stream_poller import StreamPoller, stream_arn_of, streams_client_for
 
@@ -96,3 +104,38 @@ def test_the_policy_covers_every_request_a_stream_reader_sends(dynamodb_client: 
     policy = stream_relay_policy(table)
     for operation in set(sent):
         assert _allowed(policy, f"dynamodb:{operation}", arn), operation
+
+
+def test_the_marks_policy_covers_every_request_a_marking_handler_sends(
+    dynamodb_client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = p.Table("iam_stream_marks", partition_key="pk", sort_key="sk")
+    ledgers = p.Mapping(Ledger, table, key=p.Key(pk="LEDGER#{ledger_id}", sk="LEDGER"))
+    outbox = p.Outbox(table, event_types=[Recorded])
+    p.create_table(dynamodb_client, table, stream="NEW_IMAGE")
+    uow = p.DynamoDBUnitOfWork(dynamodb_client, [ledgers], outbox=outbox, cursor_secret=b"k" * 32)
+    with uow:
+        ledger = Ledger("L1")
+        uow.repository(Ledger).add(ledger)
+        ledger.record(1)
+        ledger.record(2)
+        uow.commit()
+    arn = stream_arn_of(dynamodb_client, table.name)
+    requests = record_requests(dynamodb_client)
+    published: list[Any] = []
+    handler = p.outbox_stream_handler(outbox, published.append, client_or_store=dynamodb_client)
+    StreamPoller(streams_client_for(dynamodb_client), arn, handler).drain()
+    assert published == [Recorded("L1", 1), Recorded("L1", 2)]
+    assert requests.names() == ["TransactWriteItems"]  # one mark of both records
+    policy = stream_relay_policy(table, marks=True)
+    needed = {
+        pair
+        for params in requests.of("TransactWriteItems")
+        for pair in required("TransactWriteItems", params)
+    }
+    assert needed == {("dynamodb:DeleteItem", table.name), ("dynamodb:PutItem", table.name)}
+    for action, _table in needed:
+        assert _allowed(policy, action, table_arn(table)), action
+        assert not _allowed(stream_relay_policy(table), action, table_arn(table))
+    assert cli.main(["iam-policy", "persistence.testing.models:BANK", "--marks"]) == 2
+    assert "--marks goes with --stream-relay" in capsys.readouterr().err
