@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..errors import ValidationError
+from ..runtime.steps import Invoke, Steps, run_sync
 
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
 log = logging.getLogger("persistence.events")
@@ -53,28 +54,37 @@ class MessageBus:
 
     def handle(self, command: Any) -> Any:
         """Run the command's handler (its error propagates), then every resulting event."""
+        return run_sync(None, self._handle_steps(command))
+
+    def publish(self, event: Any) -> None:
+        """Dispatch one event (e.g. relayed from the outbox) and everything it leads to."""
+        run_sync(None, self._publish_steps(event))
+
+    # The dispatch as steps (`runtime.steps`): each handler call is an `Invoke`, which
+    # `persistence.aio.MessageBus` awaits when the handler is a coroutine function.
+
+    def _handle_steps(self, command: Any) -> Steps[Any]:
         handler = self.command_handlers.get(type(command))
         if handler is None:
             raise ValidationError(f"no handler registered for command {type(command).__name__}")
         log.debug("handling_command", extra={"command": type(command).__name__})
-        result = handler(command)
+        result = yield Invoke(handler, command)
         queue = list(self.uow.collect_new_events())
         while queue:
             event = queue.pop(0)
-            queue.extend(self._handle_event(event))
+            queue.extend((yield from self._handle_event(event)))
         return result
 
-    def publish(self, event: Any) -> None:
-        """Dispatch one event (e.g. relayed from the outbox) and everything it leads to."""
+    def _publish_steps(self, event: Any) -> Steps[None]:
         queue = [event]
         while queue:
-            queue.extend(self._handle_event(queue.pop(0)))
+            queue.extend((yield from self._handle_event(queue.pop(0))))
 
-    def _handle_event(self, event: Any) -> list[Any]:
+    def _handle_event(self, event: Any) -> Steps[list[Any]]:
         raised: list[Any] = []
         for handler in self.event_handlers.get(type(event), []):
             try:
-                handler(event)
+                yield Invoke(handler, event)
                 self.handled_events += 1
             except Exception:
                 # The command is committed; an event handler's failure must not undo it.
