@@ -26,13 +26,10 @@ class EventSource(Protocol):
     def collect_new_events(self) -> Iterable[Any]: ...
 
 
-class MessageBus:
-    """Dispatches a command to its handler, then every event raised while handling it.
-
-    Handlers take the message alone (`handler(message)`); bind their dependencies (the unit of
-    work, a notifier) beforehand with `functools.partial`, a closure or a container. Events come
-    from `uow.collect_new_events()` after each handler, so only committed work raises them. An
-    event handler's error is logged and counted in `failed_events`; the other handlers still run.
+class BusCore:
+    """The message bus without its transport (adr/0020): the handler registry, the event queue
+    and the error handling, with the dispatch written as steps (`runtime.steps`).
+    `MessageBus` calls the handlers; `persistence.aio.MessageBus` awaits the async ones.
 
     Args:
         uow: where events are collected from: the unit of work the handlers commit with.
@@ -52,16 +49,7 @@ class MessageBus:
         self.handled_events = 0
         self.failed_events = 0
 
-    def handle(self, command: Any) -> Any:
-        """Run the command's handler (its error propagates), then every resulting event."""
-        return run_sync(None, self._handle_steps(command))
-
-    def publish(self, event: Any) -> None:
-        """Dispatch one event (e.g. relayed from the outbox) and everything it leads to."""
-        run_sync(None, self._publish_steps(event))
-
-    # The dispatch as steps (`runtime.steps`): each handler call is an `Invoke`, which
-    # `persistence.aio.MessageBus` awaits when the handler is a coroutine function.
+    # The dispatch as steps: each handler call is an `Invoke`.
 
     def _handle_steps(self, command: Any) -> Steps[Any]:
         handler = self.command_handlers.get(type(command))
@@ -98,3 +86,26 @@ class MessageBus:
                 )
             raised.extend(self.uow.collect_new_events())
         return raised
+
+
+class MessageBus(BusCore):
+    """Dispatches a command to its handler, then every event raised while handling it.
+
+    Handlers take the message alone (`handler(message)`); bind their dependencies (the unit of
+    work, a notifier) beforehand with `functools.partial`, a closure or a container. Events come
+    from `uow.collect_new_events()` after each handler, so only committed work raises them. An
+    event handler's error is logged and counted in `failed_events`; the other handlers still run.
+
+    Args:
+        uow: where events are collected from: the unit of work the handlers commit with.
+        event_handlers: for each event type, the handlers to call, in order.
+        command_handlers: for each command type, its one handler.
+    """
+
+    def handle(self, command: Any) -> Any:
+        """Run the command's handler (its error propagates), then every resulting event."""
+        return run_sync(None, self._handle_steps(command))
+
+    def publish(self, event: Any) -> None:
+        """Dispatch one event (e.g. relayed from the outbox) and everything it leads to."""
+        run_sync(None, self._publish_steps(event))
