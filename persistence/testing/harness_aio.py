@@ -245,6 +245,17 @@ class AsyncHarness(Harness):
     def repository(self, mapping: Mapping[Any]) -> Any:
         return Blocking(self.async_repository(mapping), self.runner)
 
+    def faulty_backend(self, plan: Any) -> AsyncBackend | None:
+        """An async backend over the harness's data whose requests meet `plan`'s faults
+        (`testing.faults.FaultPlan`), or None where this harness cannot inject faults."""
+        return None
+
+    def blocking(self, target: Any) -> Any:
+        """A blocking view of an aio repository or unit of work on this harness's loop."""
+        if isinstance(target, AsyncUnitOfWork):
+            return BlockingUnitOfWork(target, self.runner)
+        return Blocking(target, self.runner)
+
     def run(self, make: Callable[[], Awaitable[T]]) -> T:
         """Run an async test body (`make()`'s awaitable) on the harness's loop."""
         return self.runner.run(make())
@@ -273,3 +284,8 @@ class AsyncMemoryHarness(AsyncHarness):
 
     def async_repository(self, mapping: Mapping[Any]) -> AsyncRepository[Any]:
         return InMemoryRepository(mapping, store=self.store, cursor_secret=SECRET)
+
+    def faulty_backend(self, plan: Any) -> AsyncBackend | None:
+        from .faults import FaultyBackend
+
+        return AsyncInMemoryBackend(FaultyBackend(self.store, plan))
