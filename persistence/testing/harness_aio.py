@@ -31,7 +31,7 @@ from ..backends.memory.aio_store import AsyncInMemoryBackend
 from ..backends.memory.store import InMemoryStore
 from ..model.mapping import Mapping
 from ..write.update import UpdateCore
-from .harness import SECRET, Harness, RequestLog, _StoreLog
+from .harness import SECRET, Harness, RequestLog, StoreLog
 
 T = TypeVar("T")
 
@@ -272,7 +272,7 @@ class AsyncMemoryHarness(AsyncHarness):
     def __init__(self, mappings: Sequence[Mapping[Any]]) -> None:
         self.store = InMemoryStore()
         super().__init__(
-            AsyncInMemoryBackend(self.store), mappings, _StoreLog(self.store), name="memory-aio"
+            AsyncInMemoryBackend(self.store), mappings, StoreLog(self.store), name="memory-aio"
         )
 
     def async_uow(
