@@ -206,6 +206,8 @@ class AsyncHarness(Harness):
         mappings: the mappings of the units of work (the tables must exist).
         log: what records the operations sent (`record_requests(client)` for DynamoDB).
         name: the harness name the suites test for ("dynamodb" where moto differs).
+        runner: the loop to run on, when the backend's client was opened on it beforehand
+            (an aiobotocore client belongs to the loop it was entered on); a new one otherwise.
     """
 
     def __init__(
@@ -215,8 +217,9 @@ class AsyncHarness(Harness):
         log: RequestLog,
         *,
         name: str = "aio",
+        runner: LoopRunner | None = None,
     ) -> None:
-        self.runner = LoopRunner()
+        self.runner = runner if runner is not None else LoopRunner()
         self.async_backend = backend
         self.mappings = list(mappings)
         for mapping in self.mappings:
