@@ -78,6 +78,7 @@ class TestAsyncDynamoDBBackend(
             record_requests(client),
             name="dynamodb",
             runner=runner,
+            fault_client=client,
         )
         harness.client = dynamodb_client  # suites that create their own table use a sync client
         yield harness
