@@ -802,4 +802,6 @@ SUITES = [
     memory,
     in_memory_query,
     scaling,
+    __import__("bench.suite_small").suite_small.small_requests,
+    __import__("bench.suite_outbox").suite_outbox.outbox,
 ]

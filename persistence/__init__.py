@@ -46,6 +46,7 @@ _EXPORTS = {
     "Outbox": ".messaging.outbox",
     "OutboxRecord": ".messaging.outbox",
     "OutboxRelay": ".messaging.outbox",
+    "outbox_stream_handler": ".messaging.streams",
     "Page": ".session.repository",
     "PersistenceError": ".errors",
     "Provisioned": ".tables",
@@ -114,6 +115,9 @@ if TYPE_CHECKING:
         Outbox,
         OutboxRecord,
         OutboxRelay,
+    )
+    from .messaging.streams import (
+        outbox_stream_handler,
     )
     from .model.keys import (
         Key,
@@ -216,6 +220,7 @@ __all__ = [
     "diff_table",
     "ensure_table",
     "migrate",
+    "outbox_stream_handler",
     "register_converter",
     "retry_on_conflict",
     "to_cloudformation",

@@ -16,6 +16,12 @@ What the table relies on (AWS documentation):
   but through a VPC endpoint it needs `dynamodb:DescribeEndpoints` on resource "*"
   (developerguide/inter-network-traffic-privacy.html); it names no table and returns only the
   regional endpoint address.
+- A Lambda function on a table's stream (`persistence.outbox_stream_handler`) needs, in its
+  execution role, dynamodb:DescribeStream, GetRecords, GetShardIterator and ListStreams on
+  the stream ARN `table/NAME/stream/*`: Lambda's event source mapping reads the stream with the
+  function's role ("IAM policy to allow an AWS Lambda function to access DynamoDB stream
+  records", developerguide/iam-policy-example-lamda-process-dynamodb-streams.html). These are
+  DynamoDB Streams API operations the library itself never sends: `STREAM_OPERATIONS`.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from typing import Any, Literal
 
 from .model.mapping import Mapping, Table
 
-Role = Literal["read", "write", "prewarm", "deployment"]
-Scope = Literal["table", "table_and_indexes", "any"]
+Role = Literal["read", "write", "prewarm", "deployment", "stream_relay"]
+Scope = Literal["table", "table_and_indexes", "any", "stream"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,18 @@ OPERATIONS: dict[str, Operation] = {
         _op("DeleteTable", "table", "deployment", note="tables delete"),
         _op("DescribeTimeToLive", "table", "deployment", note="tables describe/diff/ensure"),
         _op("UpdateTimeToLive", "table", "deployment", note="tables create/ensure/update"),
+    )
+}
+
+# Sent by Lambda's event source mapping (and persistence.testing.stream_poller), not by the
+# library: the DynamoDB Streams API, authorised on the stream ARN.
+STREAM_OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        _op("DescribeStream", "stream", "stream_relay", note="the mapping lists the shards"),
+        _op("GetShardIterator", "stream", "stream_relay", note="the mapping reads each shard"),
+        _op("GetRecords", "stream", "stream_relay", note="the batches the handler receives"),
+        _op("ListStreams", "stream", "stream_relay", note="the mapping finds the stream"),
     )
 }
 
@@ -229,6 +247,39 @@ def iam_policy(
     arn = _arns(tables, region, account, partition)
     statements = _statements("PersistenceApp", roles, tables, arn, prewarm)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def stream_arn(
+    table: Table | str, *, region: str = "*", account: str = "*", partition: str = "aws"
+) -> str:
+    """The ARN pattern of a table's streams (`table/NAME/stream/*`: a new stream gets a new
+    label), as IAM policies name it."""
+    return table_arn(table, region=region, account=account, partition=partition) + "/stream/*"
+
+
+def stream_relay_policy(
+    *tables_or_mappings: Table | Mapping[Any],
+    region: str = "*",
+    account: str = "*",
+    partition: str = "aws",
+) -> dict[str, Any]:
+    """The IAM policy of the Lambda function running `persistence.outbox_stream_handler`: the
+    DynamoDB Streams actions of `STREAM_OPERATIONS` on the tables' streams, which Lambda's
+    event source mapping uses to read them. The handler reads no table itself. Publishing (SNS,
+    SQS, EventBridge...), the on-failure destination (sqs:SendMessage or sns:Publish on it) and
+    CloudWatch Logs need their own statements."""
+    tables = _tables(tables_or_mappings)
+    if not tables:
+        raise ValueError("stream_relay_policy needs at least one Table or Mapping")
+    action_names = sorted({a for op in STREAM_OPERATIONS.values() for a in op.actions})
+    arns = [stream_arn(t, region=region, account=account, partition=partition) for t in tables]
+    statement = {
+        "Sid": "PersistenceStreamRelay",
+        "Effect": "Allow",
+        "Action": action_names,
+        "Resource": arns,
+    }
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def deployment_policy(

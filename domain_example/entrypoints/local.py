@@ -8,12 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..adapters.messaging import SnsSqsNames, ensure_sns_sqs
 from ..adapters.schema import ensure_schema
-from ..bootstrap import Container, build_container
+from ..bootstrap import Container, build_container, make_aws_client, use_in_memory_messaging
 from ..config import Settings
+
+log = structlog.get_logger(__name__)
 
 # Local runs sign cursors with a fixed secret so they survive a restart of the server.
 LOCAL_CURSOR_SECRET = "local-development-only"
+EVENTS_TOPIC = "payments-events"
+STATISTICS_QUEUE = "payments-statistics"
 
 
 def configured_endpoint(flag: str | None) -> str | None:
@@ -34,15 +42,40 @@ def dynamodb_endpoint(flag: str | None) -> Iterator[tuple[str, bool]]:
         yield server.endpoint_url, True
 
 
-def local_container(endpoint_url: str, table_name: str | None = None) -> Container:
-    """A container on that endpoint, with the table ensured."""
+def local_container(
+    endpoint_url: str, table_name: str | None = None, *, deliver_events_inline: bool = True
+) -> Container:
+    """A container on that endpoint, with the table, the events topic and the statistics queue
+    ensured. `deliver_events_inline`: relay and consume after each command (there are no
+    separate relay and consumer processes locally); the demo delivers between its steps."""
     settings = Settings.from_env()
+    names = messaging_at(endpoint_url, settings.region)
     settings = replace(
         settings,
         endpoint_url=endpoint_url,
         table_name=table_name or settings.table_name,
         cursor_secret=settings.cursor_secret or LOCAL_CURSOR_SECRET,
+        events_topic_arn=names.topic_arn if names else None,
+        statistics_queue_url=names.queue_url if names else None,
+        deliver_events_inline=deliver_events_inline,
     )
     container = build_container(settings)
+    if names is None:
+        use_in_memory_messaging(container)
     ensure_schema(container.client(), container.mappings())
     return container
+
+
+def messaging_at(endpoint_url: str, region: str) -> SnsSqsNames | None:
+    """The topic and queue on that endpoint; None when it serves no SNS or SQS (DynamoDB Local
+    serves only DynamoDB): events then travel through the in-memory twins, same rules."""
+    try:
+        return ensure_sns_sqs(
+            make_aws_client("sns", endpoint_url, region),
+            make_aws_client("sqs", endpoint_url, region),
+            EVENTS_TOPIC,
+            STATISTICS_QUEUE,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("no_sns_sqs_at_endpoint", endpoint=endpoint_url, error=str(exc))
+        return None

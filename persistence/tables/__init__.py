@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..model.marshal.wire import Item as Item
 from .batch_write import BATCH_WRITE_LIMIT as BATCH_WRITE_LIMIT
 from .batch_write import write_batch
-from .cloudformation import to_cloudformation
+from .cloudformation import StreamRelay, to_cloudformation
 from .copy import CopyResult, copy_table, count_items, is_empty, renamed
 from .copy import TransformRaw as TransformRaw
 from .diff import Change, TableDiff, diff_table
@@ -54,6 +54,7 @@ __all__ = [
     "KmsEncryption",
     "OnDemand",
     "Provisioned",
+    "StreamRelay",
     "TableDescription",
     "TableDiff",
     "TerminalProgress",

@@ -22,6 +22,7 @@ from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.contract_rules import RulesContract
 from persistence.testing.contract_spec_types import SpecTypesContract
 from persistence.testing.contract_specs import SpecOperandsContract
+from persistence.testing.contract_streams import StreamsContract
 from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, MemoryHarness
@@ -48,6 +49,7 @@ class TestInMemoryBackend(
     DifferentialContract,
     RulesContract,
     CommitContract,
+    StreamsContract,
 ):
     @pytest.fixture
     def harness(self) -> Harness:

@@ -30,8 +30,10 @@ from ..base import (
     read_expressions,
 )
 from . import fastpath
+from .transport import Transport
 
 _UNKNOWN = Meaning(None, {}, "put")
+_METHODS = {"GetItem": "get_item", "TransactWriteItems": "transact_write_items"}
 
 
 class DynamoDBBackend:
@@ -58,6 +60,15 @@ class DynamoDBBackend:
         # Requests made inside `fastpath.ours()` skip botocore's per-attribute parsing and
         # serialisation; other users of the same client are unaffected (see fastpath.py).
         self.fast_path = fast_path and fastpath.install(client)
+        # GetItem and TransactWriteItems skip botocore's per-call validation and serialisation
+        # when the fast path is on (transport.py, adr/0018); None for a client it cannot serve.
+        self._transport = Transport.of(client) if self.fast_path else None
+
+    def _send(self, operation: str, params: dict[str, Any]) -> Any:
+        transport = self._transport if self.fast_path else None
+        if transport is None:
+            return getattr(self.client, _METHODS[operation])(**params)
+        return transport.call(operation, params)
 
     def register(self, table: Any) -> None:
         """Remember the key attributes (no request: tables are never described on the hot
@@ -69,9 +80,8 @@ class DynamoDBBackend:
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
         """GetItem: the stored item under `key`, or None."""
         with _refusals(), fastpath.ours(self.fast_path):
-            response = self.client.get_item(
-                TableName=table, Key=dict(key), ConsistentRead=consistent
-            )
+            params = {"TableName": table, "Key": dict(key), "ConsistentRead": consistent}
+            response = self._send("GetItem", params)
         item: Item | None = response.get("Item")
         return item
 
@@ -159,7 +169,9 @@ class DynamoDBBackend:
         items = [_transact_item(a) for a in actions]
         try:
             with fastpath.ours(self.fast_path):
-                self.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+                self._send(
+                    "TransactWriteItems", {"TransactItems": items, "ClientRequestToken": token}
+                )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ValidationException":

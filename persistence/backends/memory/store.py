@@ -45,6 +45,7 @@ from ..base import (
     ReadResult,
     read_expressions,
 )
+from .stream import TableStream
 from .updates import apply_clauses
 
 _READ_UNIT_BYTES = 4096  # one strongly consistent read unit
@@ -167,18 +168,24 @@ class _TableData:
         self.table = table
         self.items: dict[KeyId, Item] = {}
         self.indexes: dict[str | None, _Index] = {}
+        self.stream: TableStream | None = None  # set by InMemoryStore.enable_stream
         for name in (None, *table.indexes):
             pk_attr, sk_attr = table.index_keys(name)
             self.indexes[name] = _Index(pk_attr, sk_attr, _query_order(table, name))
 
     def store(self, kid: KeyId, item: Item) -> None:
+        if self.stream is not None:
+            self.stream.record(self.items.get(kid), item)
         self.items[kid] = item
         for index in self.indexes.values():
             index.put(kid, item)
 
     def delete(self, kid: KeyId) -> None:
-        if self.items.pop(kid, None) is None:
+        old = self.items.pop(kid, None)
+        if old is None:
             return
+        if self.stream is not None:
+            self.stream.record(old, None)
         for index in self.indexes.values():
             index.remove(kid)
 
@@ -224,6 +231,24 @@ class InMemoryStore:
         with self._lock:
             if table.name not in self._tables:
                 self._tables[table.name] = _TableData(table)
+
+    def enable_stream(self, table: str, view_type: str = "NEW_AND_OLD_IMAGES") -> str:
+        """Start logging the table's changes as DynamoDB Streams does (see
+        `persistence.backends.memory.stream`); returns the stream's ARN. Read it with
+        `MemoryStreamsClient(store)` or `persistence.testing.stream_poller`."""
+        with self._lock:
+            data = self._data(table)
+            data.stream = TableStream(table, data.table.key_attributes(), view_type)
+            return data.stream.arn
+
+    def stream(self, table: str) -> TableStream | None:
+        """The table's stream, or None when it is not enabled."""
+        return self._data(table).stream
+
+    def stream_tables(self) -> list[str]:
+        """The names of the tables whose stream is enabled."""
+        with self._lock:
+            return [name for name, data in self._tables.items() if data.stream is not None]
 
     def _data(self, name: str) -> _TableData:
         try:
