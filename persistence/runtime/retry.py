@@ -6,10 +6,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..limits import TOKEN_WINDOW_SECONDS as TOKEN_WINDOW_SECONDS
 from ..records import frozen
+from .steps import Invoke, Sleep, Steps, no_steps, run_sync
 
 T = TypeVar("T")
 
@@ -79,13 +80,35 @@ def retry_unprocessed(
     requests never written and the error of the last send (None if it answered).
     `on_written(n)` hears how many a send wrote; `on_retry(attempt, pending, error)` hears about
     every send that left work (attempt counts from 0; error None for unprocessed requests)."""
+
+    def send_steps(pending: list[R]) -> Steps[list[R]]:
+        return no_steps(send(pending))
+
+    return run_sync(
+        None,
+        retry_unprocessed_steps(
+            send_steps, requests, backoff, on_written=on_written, on_retry=on_retry
+        ),
+    )
+
+
+def retry_unprocessed_steps(
+    send: Callable[[list[R]], Steps[list[R]]],
+    requests: list[R],
+    backoff: Backoff,
+    *,
+    on_written: Callable[[int], None] | None = None,
+    on_retry: Callable[[int, int, BaseException | None], None] | None = None,
+) -> Steps[tuple[list[R], Exception | None]]:
+    """`retry_unprocessed` for the sans-I/O core (`runtime.steps`): `send` makes the steps of
+    one call; the backoff waits are `Sleep` steps."""
     pending = list(requests)
     error: Exception | None = None
     for attempt in range(backoff.attempts):
         if attempt:
-            backoff.wait(attempt - 1)
+            yield Sleep(backoff.delay(attempt - 1), backoff.sleep)
         try:
-            left = send(pending)
+            left = yield from send(pending)
         except AssertionError:
             raise  # a broken invariant is a bug, not a failed call
         except Exception as exc:  # what a send raises depends on the client, and varies
@@ -118,19 +141,33 @@ def retry_on_conflict(
     Only ConcurrencyConflict and retryable TransactionCanceled are retried; `fn` must reload what
     it changes, so a retry never re-applies a stale version. The last error propagates.
     """
+    steps = retry_on_conflict_steps(fn, attempts=attempts, backoff=backoff, on_retry=on_retry)
+    result: T = run_sync(None, steps)
+    return result
+
+
+def retry_on_conflict_steps(
+    fn: Callable[[], Any],
+    *,
+    attempts: int = 5,
+    backoff: Backoff | None = None,
+    on_retry: Callable[[int, Exception], None] | None = None,
+) -> Steps[Any]:
+    """`retry_on_conflict` for the sans-I/O core (`runtime.steps`): each run of `fn` is an
+    `Invoke` (awaited by the async driver when `fn` is a coroutine function)."""
     from ..errors import ConcurrencyConflict, TransactionCanceled
 
     policy = backoff or Backoff(attempts=attempts)
     for attempt in range(attempts):
         try:
-            return fn()
+            return (yield Invoke(fn))
         except (ConcurrencyConflict, TransactionCanceled) as exc:
             retryable = isinstance(exc, ConcurrencyConflict) or exc.retryable
             if not retryable or attempt == attempts - 1:
                 raise
             if on_retry is not None:
                 on_retry(attempt + 1, exc)
-            policy.wait(attempt)
+            yield Sleep(policy.delay(attempt), policy.sleep)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -286,18 +323,50 @@ class RetryPolicy:
             try:
                 return fn()
             except Exception as exc:
-                if attempt + 1 >= self.attempts or not retryable(exc):
-                    raise
-                wait = self.delay(attempt)
-                if self.clock() - started + wait > self.max_elapsed:
-                    raise
-                left = self.remaining()
-                if left is not None and wait + self.reserve >= left:
-                    raise
+                wait = self._retry_wait(attempt, exc, started, retryable)
                 attempt += 1
                 if on_retry is not None:
                     on_retry(attempt, exc, wait)
                 self.sleep(wait)
+
+    def steps(
+        self,
+        call: Callable[[], Steps[T]],
+        *,
+        retryable: Callable[[BaseException], bool] = is_transient,
+        on_retry: Callable[[int, BaseException, float], None] | None = None,
+    ) -> Steps[T]:
+        """`run` for the sans-I/O core (`runtime.steps`): `call()` makes the steps of one
+        attempt; the waits are `Sleep` steps, so a sync or an async driver can run it."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            try:
+                return (yield from call())
+            except Exception as exc:
+                wait = self._retry_wait(attempt, exc, started, retryable)
+                attempt += 1
+                if on_retry is not None:
+                    on_retry(attempt, exc, wait)
+                yield Sleep(wait, self.sleep)
+
+    def _retry_wait(
+        self,
+        attempt: int,
+        exc: Exception,
+        started: float,
+        retryable: Callable[[BaseException], bool],
+    ) -> float:
+        """The wait before retrying after `exc`; re-raises `exc` when it must not be retried."""
+        if attempt + 1 >= self.attempts or not retryable(exc):
+            raise exc
+        wait = self.delay(attempt)
+        if self.clock() - started + wait > self.max_elapsed:
+            raise exc
+        left = self.remaining()
+        if left is not None and wait + self.reserve >= left:
+            raise exc
+        return wait
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
