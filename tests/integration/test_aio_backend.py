@@ -410,3 +410,115 @@ def test_importing_the_library_and_the_async_backend_needs_no_aiobotocore() -> N
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "AsyncDynamoDBBackend"
+
+
+# ------------------------------------------------- error mapping, for errors moto cannot be made
+# to send (a cancellation for an invalid action, throttling, a 500): a client that always fails
+
+
+class Refusing:
+    """Every operation raises `error`; `aio`: as coroutines, like aiobotocore's."""
+
+    def __init__(self, error: Exception, aio: bool) -> None:
+        self.error, self.aio = error, aio
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**_: Any) -> Any:
+            raise self.error
+
+        async def acall(**_: Any) -> Any:
+            raise self.error
+
+        return acall if self.aio else call
+
+
+def _client_error(code: str, message: str, status: int = 400, **extra: Any) -> Any:
+    from botocore.exceptions import ClientError
+
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+        **extra,
+    }
+    return ClientError(response, "AnOperation")  # type: ignore[arg-type]
+
+
+def _backend(error: Exception, aio: bool) -> Any:
+    if aio:
+        return AsyncDynamoDBBackend(Refusing(error, aio=True))
+    return Awaited(DynamoDBBackend(Refusing(error, aio=False)))
+
+
+_UPDATE = Update("t", {"pk": {"S": "a"}}, [SetValue(("x",), {"S": "y"})], None, _meaning("a"))
+
+
+async def _every_call(backend: Any) -> list[Any]:
+    calls = [
+        backend.write(_UPDATE),
+        backend.transact_write([_UPDATE], "token"),
+        backend.get_item("t", {"pk": {"S": "a"}}, True),
+        backend.batch_get({"t": [{"pk": {"S": "a"}}]}, True),
+        backend.read(_plan("Scan"), limit=None, start_key=None),
+        backend.batch_write({"t": [Delete("t", {"pk": {"S": "a"}}, None, _meaning("a"))]}),
+    ]
+    out = []
+    for call in calls:
+        try:
+            await call
+        except Exception as exc:
+            # the same exception, message and chaining (a ValidationError chains the ClientError)
+            cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else None
+            out.append((type(exc).__name__, str(exc), cause, exc.__suppress_context__))
+    return out
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _client_error("ValidationException", "The document path provided is invalid for update"),
+        _client_error("ResourceNotFoundException", "Requested resource not found"),
+        _client_error("ProvisionedThroughputExceededException", "slow down"),
+        _client_error("InternalServerError", "oops", 500),
+        _client_error(
+            "TransactionCanceledException",
+            "Transaction cancelled [ValidationError]",
+            CancellationReasons=[{"Code": "ValidationError", "Message": "invalid path"}],
+        ),
+        _client_error(
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[ConditionalCheckFailed, ValidationError]",
+        ),
+        _client_error(
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+            Item={"pk": {"S": "a"}},
+        ),
+    ],
+    ids=lambda e: e.response["Error"]["Code"] + ("-" + e.response["Error"]["Message"][-16:]),
+)
+async def test_the_same_client_error_maps_to_the_same_exception(error: Any) -> None:
+    sync_out = await _every_call(_backend(error, aio=False))
+    aio_out = await _every_call(_backend(error, aio=True))
+    assert aio_out == sync_out
+    assert len(aio_out) == 6  # every call failed
+    code = error.response["Error"]["Code"]
+    names = {entry[0] for entry in aio_out}
+    if code == "ValidationException":
+        assert names == {"ValidationError"}
+    elif code == "TransactionCanceledException":
+        assert aio_out[1][0] == (
+            "ValidationError" if "CancellationReasons" in error.response else "Cancelled"
+        )
+    elif code == "ConditionalCheckFailedException":
+        assert aio_out[0][0] == "ConditionalCheckFailed"
+    else:
+        assert names == {"ClientError"}
+
+
+async def test_a_condition_check_alone_is_refused_alike() -> None:
+    check = Check("t", {"pk": {"S": "a"}}, attr("pk").exists(), _meaning("a"))
+    for aio in (False, True):
+        backend = _backend(_client_error("X", "never sent"), aio)
+        with pytest.raises(TypeError, match="ConditionCheck only exists inside a transaction"):
+            await backend.write(check)
