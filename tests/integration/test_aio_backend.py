@@ -340,8 +340,9 @@ async def test_reads_skip_botocore_parsing_per_task_and_equal_the_slow_path(
     def after_fast_path(response_dict: dict[str, Any], operation_model: Any, **_: Any) -> None:
         task = asyncio.current_task()
         assert task is not None
-        carried = operation_model.name in ("Query", "GetItem")
-        parsed.append((task.get_name(), carried and b'"Item' in response_dict["body"]))
+        key = {"Query": b'"Items"', "GetItem": b'"Item"', "BatchGetItem": b'"Responses"'}
+        carried = key[operation_model.name] in response_dict["body"]
+        parsed.append((task.get_name(), carried))
 
     client.meta.events.register_last("before-parse.dynamodb", after_fast_path)
 
@@ -350,6 +351,9 @@ async def test_reads_skip_botocore_parsing_per_task_and_equal_the_slow_path(
         for start in range(0, 30, 5):
             out.append(await backend.read(_plan("Query", "R"), limit=5 + start, start_key=None))
             out.append(await backend.get_item(TABLE.name, _key("R", f"{start:02}"), True))
+            out.append(
+                await backend.batch_get({TABLE.name: [_key("R", "07"), _key("R", "x")]}, True)
+            )
             await asyncio.sleep(0)  # let the other tasks run between requests
         return out
 
@@ -363,6 +367,7 @@ async def test_reads_skip_botocore_parsing_per_task_and_equal_the_slow_path(
     assert all(r == results[0] for r in results)
     assert results[0][0].items == items[:5]
     assert results[0][1] == items[0]  # bytes decoded as botocore does
+    assert results[0][2] == ({TABLE.name: [items[7]]}, {})
     assert {name.split("-")[0] for name, _ in parsed} == {"fast", "slow"}
     for name, carried in parsed:
         assert carried == name.startswith("slow"), name
