@@ -113,20 +113,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture
 async def aio_dynamodb_client(moto: MotoServer) -> AsyncIterator[Any]:
     """An aiobotocore DynamoDB client on a freshly reset moto server (the same server and
-    settings as `dynamodb_client`: test credentials, 2 attempts); for async tests
-    (`@pytest.mark.anyio`, with an `anyio_backend` fixture answering "asyncio")."""
-    from aiobotocore.config import AioConfig
-    from aiobotocore.session import get_session
-
-    from persistence.testing.moto_server import REGION
-
+    settings as `dynamodb_client`); for async tests (`@pytest.mark.anyio`, with an
+    `anyio_backend` fixture answering "asyncio")."""
     moto.reset()
-    async with get_session().create_client(
-        "dynamodb",
-        endpoint_url=moto.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=AioConfig(retries={"max_attempts": 2, "mode": "standard"}),
-    ) as client:
+    async with moto.aio_client() as client:
         yield client
