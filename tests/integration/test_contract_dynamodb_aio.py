@@ -74,10 +74,14 @@ class TestAsyncDynamoDBBackend(
         runner = LoopRunner()
         opened = moto.aio_client()
         client = runner.run(opened.__aenter__())
+        log = record_requests(client)
+        # The outbox relay and the stream poller are synchronous: they are given the sync
+        # client, whose requests go into the same log.
+        record_requests(dynamodb_client).calls = log.calls
         harness = AsyncHarness(
             AsyncDynamoDBBackend(client),
             ALL_MAPPINGS,
-            record_requests(client),
+            log,
             name="dynamodb",
             runner=runner,
             fault_client=client,
@@ -86,6 +90,12 @@ class TestAsyncDynamoDBBackend(
         yield harness
         runner.run(opened.__aexit__(None, None, None))
         harness.close()
+
+    # moto bug: two INSERT stream records for an UpdateItem creating an item (see
+    # test_contract_dynamodb.py, where the sync run marks the same test).
+    @pytest.mark.xfail(strict=True, reason="moto logs two INSERTs for an UpdateItem creating")
+    def test_the_stream_logs_inserts_modifies_and_removes(self, harness: Harness) -> None:
+        super().test_the_stream_logs_inserts_modifies_and_removes(harness)
 
     # moto bug (moto 5.2.5, moto/dynamodb/models/dynamo_type.py DynamoType.__add__): an ADD whose
     # operand text holds a "." is computed in Python's default 28-digit decimal context and
