@@ -32,6 +32,7 @@ import base64
 import copy
 import inspect
 import json
+import logging
 from typing import Any
 
 from . import fastpath
@@ -62,6 +63,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not part of a DynamoDB request")
+
+
+def encode_body(params: dict[str, Any]) -> bytes:
+    """The request body for `params`: the one place the transport encodes JSON.
+
+    Byte for byte what botocore's JSONSerializer writes for these parameters: it walks them in
+    the caller's key order and json.dumps the result with default separators, blobs as base64.
+    Raises TypeError or ValueError for a value it cannot encode: the caller then lets botocore's
+    own serialiser (with its validation) write the body."""
+    return json.dumps(params, default=_json_default, check_circular=False).encode("utf-8")
 
 
 def _tested_botocore() -> bool:
@@ -100,6 +111,8 @@ class Transport:
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._current_context = get_context
         self._loop = EndpointLoop.of(client)
+        self._hooks_marker: Any = None
+        self._hooks_found = True
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
@@ -148,7 +161,8 @@ class Transport:
             hit = self._endpoints.get(key)
             if hit is not None:
                 url, headers, properties, changes, features = hit
-                context.update(copy.deepcopy(changes))
+                if changes:
+                    context.update(copy.deepcopy(changes))
                 current = self._current_context()
                 if current is not None:
                     # The codes the resolution registered (register_feature_id maps names to
@@ -202,14 +216,21 @@ class Transport:
 
     def _resolution_hooks(self) -> bool:
         """Whether a handler for `before-endpoint-resolution.dynamodb` is registered (True when
-        the emitter cannot say: then nothing is cached)."""
+        the emitter cannot say: then nothing is cached). Looked up again only after a register
+        or unregister: the emitter then replaces its lookup-cache dict, and the one seen last is
+        kept alive here so its identity cannot be reused."""
         try:
-            found = self._events._emitter._handlers.prefix_search(
-                f"before-endpoint-resolution.{self._service_id}"
+            emitter = self._events._emitter
+            marker = emitter._lookup_cache
+            if marker is self._hooks_marker:
+                return self._hooks_found
+            found = bool(
+                emitter._handlers.prefix_search(f"before-endpoint-resolution.{self._service_id}")
             )
         except AttributeError:
             return True
-        return bool(found)
+        self._hooks_marker, self._hooks_found = marker, found
+        return found
 
     def _make_request(self, model: Any, request: dict[str, Any]) -> tuple[Any, Any]:
         loop = self._loop
@@ -247,10 +268,8 @@ class Transport:
         url, headers, properties = self._endpoint(model, operation, params, context)
         if properties:
             context["endpoint_properties"] = properties
-        # Byte for byte what botocore's JSONSerializer writes for these parameters: it walks them
-        # in the caller's key order and json.dumps the result with default separators.
         try:
-            body = json.dumps(params, default=_json_default, check_circular=False).encode("utf-8")
+            body = encode_body(params)
         except (TypeError, ValueError):
             # A value only botocore knows how to send (a set, a str blob): its own serialiser
             # (with its validation) writes the body.
@@ -352,7 +371,7 @@ class EndpointLoop:
 
     def __init__(self, client: Any) -> None:
         from botocore import handlers
-        from botocore.awsrequest import create_request_object
+        from botocore.awsrequest import HeadersDict, create_request_object
         from botocore.context import get_context
         from botocore.endpoint import Endpoint, convert_to_response_dict
         from botocore.history import get_global_history_recorder
@@ -377,6 +396,7 @@ class EndpointLoop:
         self._factory = endpoint._response_parser_factory
         self._add_modeled_error_fields = endpoint._add_modeled_error_fields
         self._create_request_object = create_request_object
+        self._headers_dict = HeadersDict
         self._first_non_none = first_non_none_response
         self._convert = convert_to_response_dict
         self._checksum_body = handle_checksum_body
@@ -391,9 +411,13 @@ class EndpointLoop:
         self._user_agents: dict[tuple[str, ...], str] = {}
         self._marker: Any = None
         self._handlers: dict[str, tuple[str, list[Any]]] = {}
-        from botocore import endpoint as endpoint_module
-
-        self._logger = endpoint_module.logger
+        # The botocore loggers whose debug lines this loop would not write (the endpoint's
+        # request and response lines, the emitter's per-handler lines of request-created, the
+        # parser's body lines): with any at DEBUG, make_request runs and writes them.
+        self._loggers = tuple(
+            logging.getLogger(name)
+            for name in ("botocore.endpoint", "botocore.hooks", "botocore.parsers")
+        )
 
     @classmethod
     def of(cls, client: Any) -> EndpointLoop | None:
@@ -405,10 +429,11 @@ class EndpointLoop:
     def usable(self) -> bool:
         """Whether the loop may stand in for make_request on this call: nothing replaced on the
         endpoint instance since, and botocore's debug output off (its lines stay botocore's)."""
-        endpoint_vars = vars(self._endpoint)
-        if any(name in endpoint_vars for name in _MIRRORED):
+        if not vars(self._endpoint).keys().isdisjoint(_MIRRORED):
             return False
-        if self._logger.isEnabledFor(10) or getattr(self._history, "_enabled", True):
+        if getattr(self._history, "_enabled", True) or any(
+            logger.isEnabledFor(logging.DEBUG) for logger in self._loggers
+        ):
             return False
         creator = self._client._user_agent_creator
         return (
@@ -565,12 +590,17 @@ class EndpointLoop:
             parser = self._factory.create_parser(model.service_model.resolved_protocol)
             parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
         else:
-            headers = response_dict["headers"]
+            headers: Any = response_dict["headers"]
             metadata: dict[str, Any] = {}
             if "x-amzn-requestid" in headers:
                 metadata["RequestId"] = headers["x-amzn-requestid"]
             metadata["HTTPStatusCode"] = response_dict["status_code"]
-            metadata["HTTPHeaders"] = {key.lower(): headers[key] for key in headers}
+            if type(headers) is self._headers_dict:
+                # lowercase_dict(headers) without a case-insensitive lookup per header.
+                lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
+            else:
+                lowered = {key.lower(): headers[key] for key in headers}
+            metadata["HTTPHeaders"] = lowered
             algorithm = response_dict.get("context", {}).get("checksum", {})
             algorithm = algorithm.get("response_algorithm")
             if algorithm:
