@@ -13,14 +13,18 @@ keeps everything else of botocore's, in the same order and with the same argumen
   X-Amzn-Trace-Id header) and users' hooks run;
 - the endpoint from the client's own ruleset resolver (endpoint_url, region, FIPS, dual-stack,
   account-id endpoints), remembered per operation, tables and account (see `_endpoint`);
-- `client._endpoint.make_request`, so signing with the client's signer and credential provider
-  (refresh included), the retry handlers and quotas, the amz-sdk-request header, the CRC32 check of
-  DynamoDB responses and botocore's parsing of error responses are botocore's own code;
+- `Endpoint.make_request`'s decisions: `EndpointLoop` below repeats `Endpoint._send_request`
+  attempt by attempt and calls botocore for each step, so signing with the client's signer and
+  credential provider (refresh included), the retry handlers and quotas, the amz-sdk-request
+  header, the CRC32 check of DynamoDB responses and botocore's parsing of error responses are
+  botocore's own code; it remembers the User-Agent string per input instead of rebuilding it,
+  and reads 2xx bodies with `json.loads`. Where it cannot account for a handler or a replaced
+  method it calls `make_request` itself;
 - the `ClientError` subclass `_make_api_call` would raise for a status >= 300.
 
 What it skips is parameter validation (the library's requests are valid by construction: it builds
-them from its own marshalled items), the model walk of serialisation, and the first of the two
-User-Agent builds (the `request-created` handler rebuilds the header on every attempt anyway).
+them from its own marshalled items), the model walk of serialisation, the User-Agent builds whose
+result is already known, and the model walk of parsing a 2xx answer.
 
 It relies on private botocore attributes. `Transport.of(client)` returns None when any is missing
 or botocore is outside TESTED_BOTOCORE: the caller then uses the public client method.
