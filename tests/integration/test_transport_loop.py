@@ -129,9 +129,8 @@ def test_the_user_agent_of_every_attempt_is_botocores(used: dict[str, int]) -> N
     sent = []
     for ours in (True, False):
         client = stub_client()
-        client.meta.events.register("needs-retry.dynamodb", lambda **_: None, unique_id="x")
         attempts = iter([error("ThrottlingException"), answer(b"{}")])
-        wire = Wire(client, lambda _: next(attempts))
+        wire = Wire(client, lambda _, attempts=attempts: next(attempts))
         client.meta.events.register_first("needs-retry.dynamodb", _no_sleep)
         if ours:
             transport = Transport.of(client)
@@ -188,7 +187,9 @@ def test_other_request_created_handlers_run_in_order_and_reach_the_wire(
         client = stub_client()
         seen: list[str] = []
 
-        def mark(request: Any, operation_name: str, event_name: str, **_: Any) -> None:
+        def mark(
+            request: Any, operation_name: str, event_name: str, seen: list[str] = seen, **_: Any
+        ) -> None:
             seen.append(f"{event_name}:{operation_name}:{'Authorization' in request.headers}")
             request.headers["X-Mine"] = "1"
 
@@ -215,10 +216,9 @@ def test_response_received_handlers_get_botocores_arguments(used: dict[str, int]
         client = stub_client()
         kwargs: dict[str, Any] = {}
         client.meta.events.register(
-            "response-received.dynamodb.GetItem", lambda **kw: kwargs.update(kw)
+            "response-received.dynamodb.GetItem", lambda kwargs=kwargs, **kw: kwargs.update(kw)
         )
-        raw = json.dumps({"Item": BINARY_ITEM}).encode()
-        Wire(client, lambda _: answer(raw))
+        Wire(client, lambda _: answer(json.dumps({"Item": BINARY_ITEM}).encode()))
         if ours:
             transport = Transport.of(client)
             assert transport is not None
@@ -244,8 +244,7 @@ def test_an_unknown_before_parse_handler_gets_botocores_parser(used: dict[str, i
             customized_response_dict["Seen"] = response_dict["status_code"]
 
         client.meta.events.register("before-parse.dynamodb.GetItem", customise)
-        raw = json.dumps({"Item": BINARY_ITEM}).encode()
-        Wire(client, lambda _: answer(raw))
+        Wire(client, lambda _: answer(json.dumps({"Item": BINARY_ITEM}).encode()))
         if ours:
             transport = Transport.of(client)
             assert transport is not None

@@ -115,8 +115,9 @@ class Transport:
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._current_context = get_context
         self._loop = EndpointLoop.of(client)
-        self._hooks_marker: Any = None
-        self._hooks_found = True
+        # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
+        # one attribute, so a thread never pairs one registry's marker with another's answer.
+        self._hooks: tuple[Any, bool] = (None, True)
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
@@ -226,14 +227,15 @@ class Transport:
         try:
             emitter = self._events._emitter
             marker = emitter._lookup_cache
-            if marker is self._hooks_marker:
-                return self._hooks_found
+            seen, registered = self._hooks
+            if marker is seen:
+                return registered
             found = bool(
                 emitter._handlers.prefix_search(f"before-endpoint-resolution.{self._service_id}")
             )
         except AttributeError:
             return True
-        self._hooks_marker, self._hooks_found = marker, found
+        self._hooks = (marker, found)
         return found
 
     def _make_request(self, model: Any, request: dict[str, Any]) -> tuple[Any, Any]:
@@ -413,8 +415,9 @@ class EndpointLoop:
         self._ua_features = self._ua_creator._client_features
         self._add_retry_headers = handlers.add_retry_headers
         self._user_agents: dict[tuple[str, ...], str] = {}
-        self._marker: Any = None
-        self._handlers: dict[str, tuple[str, list[Any]]] = {}
+        # (the emitter's lookup-cache dict seen, event -> (aliased name, handlers)): one
+        # attribute, so a list read from one registry is never filed under another's marker.
+        self._registry: tuple[Any, dict[str, tuple[str, list[Any]]]] = (None, {})
         # The botocore loggers whose debug lines this loop would not write (the endpoint's
         # request and response lines, the emitter's per-handler lines of request-created, the
         # parser's body lines): with any at DEBUG, make_request runs and writes them.
@@ -451,16 +454,14 @@ class EndpointLoop:
         any register/unregister: the emitter then replaces its lookup-cache dict, and the one
         seen last is kept alive here so its identity cannot be reused."""
         marker = self._emitter._lookup_cache
-        if marker is not self._marker:
-            self._handlers = {}
-            self._marker = marker
-        found = self._handlers.get(event)
+        seen, handlers = self._registry
+        if marker is not seen:
+            handlers = {}
+            self._registry = (marker, handlers)
+        found = handlers.get(event)
         if found is None:
             name = self._alias(event)
-            found = self._handlers[event] = (
-                name,
-                list(self._emitter._handlers.prefix_search(name)),
-            )
+            found = handlers[event] = (name, list(self._emitter._handlers.prefix_search(name)))
         return found
 
     # -- Endpoint._send_request
