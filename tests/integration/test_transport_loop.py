@@ -297,6 +297,26 @@ def test_a_replaced_make_request_is_called(used: dict[str, int]) -> None:
     assert used == {"loop": 1, "make_request": 1}
 
 
+def test_a_replaced_endpoint_is_used_through_its_make_request(used: dict[str, int]) -> None:
+    client = stub_client()
+    Wire(client, lambda _: answer(b"{}"))
+    transport = Transport.of(client)
+    assert transport is not None
+    calls = []
+
+    class Recording:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def make_request(self, model: Any, request: Any) -> Any:
+            calls.append(model.name)
+            return self.inner.make_request(model, request)
+
+    client._endpoint = Recording(client._endpoint)
+    transport.call("GetItem", GET)
+    assert calls == ["GetItem"] and used == {"loop": 0, "make_request": 1}
+
+
 def test_an_endpoint_subclass_is_used_through_make_request(used: dict[str, int]) -> None:
     class Mine(Endpoint):
         def _send_request(self, request_dict: Any, operation_model: Any) -> Any:

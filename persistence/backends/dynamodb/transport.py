@@ -434,8 +434,11 @@ class EndpointLoop:
             return None
 
     def usable(self) -> bool:
-        """Whether the loop may stand in for make_request on this call: nothing replaced on the
-        endpoint instance since, and botocore's debug output off (its lines stay botocore's)."""
+        """Whether the loop may stand in for make_request on this call: the client's endpoint,
+        nothing replaced on it since, the User-Agent inputs of the client unchanged, and
+        botocore's debug output off (its lines stay botocore's)."""
+        if self._client._endpoint is not self._endpoint:
+            return False
         if not vars(self._endpoint).keys().isdisjoint(_MIRRORED):
             return False
         if getattr(self._history, "_enabled", True) or any(
