@@ -69,7 +69,7 @@ def install(client: Any) -> bool:
         # Last: other handlers (a user's logging, a test's recorder) see the body untouched.
         events.register_last(
             f"before-parse.dynamodb.{operation}",
-            _before_parse,
+            before_parse,
             unique_id=f"persistence-fastpath-parse-{operation}",
         )
     # Last, so the idempotency token botocore generates is already in the params.
@@ -91,21 +91,34 @@ def install(client: Any) -> bool:
 # ---------------------------------------------------------------------------- reading
 
 
-def _before_parse(
+def before_parse(
     operation_model: Any, response_dict: dict[str, Any], customized_response_dict: Any, **_: Any
 ) -> None:
     if not _OURS.get() or response_dict.get("status_code", 500) >= 300:
         return
     body = response_dict.get("body")
-    key = _ITEMS.get(operation_model.name)
-    if key is None or not isinstance(body, bytes) or not body:
+    if not isinstance(body, bytes) or not body:
         return
     try:
         document = json.loads(body)
     except ValueError:
         return  # not JSON: botocore reports it as it always does
-    if not isinstance(document, dict) or key not in document:
+    if not isinstance(document, dict):
         return
+    taken = take_items(operation_model.name, document, body)
+    if taken is None:
+        return
+    customized_response_dict[taken[0]] = taken[1]
+    response_dict["body"] = json.dumps(document).encode("utf-8")
+
+
+def take_items(operation: str, document: dict[str, Any], body: bytes) -> tuple[str, Any] | None:
+    """Pop the items of a read's parsed 2xx `body` out of `document`, binary values decoded as
+    botocore's parser decodes them: (their key, the items), or None when there are none to take
+    (then botocore's parser reads them, null included)."""
+    key = _ITEMS.get(operation)
+    if key is None or not isinstance(document.get(key), list if key == "Items" else dict):
+        return None
     taken = document.pop(key)
     # JSON escapes every quote inside a string, so `"B"` in the body is a key (or the string
     # value "B"): without it no value needs decoding and the walk is skipped.
@@ -119,8 +132,7 @@ def _before_parse(
             for items in taken.values():
                 for item in items:
                     _decode_item(item)
-    customized_response_dict[key] = taken
-    response_dict["body"] = json.dumps(document).encode("utf-8")
+    return key, taken
 
 
 def _decode_item(item: dict[str, dict[str, Any]]) -> None:

@@ -13,14 +13,18 @@ keeps everything else of botocore's, in the same order and with the same argumen
   X-Amzn-Trace-Id header) and users' hooks run;
 - the endpoint from the client's own ruleset resolver (endpoint_url, region, FIPS, dual-stack,
   account-id endpoints), remembered per operation, tables and account (see `_endpoint`);
-- `client._endpoint.make_request`, so signing with the client's signer and credential provider
-  (refresh included), the retry handlers and quotas, the amz-sdk-request header, the CRC32 check of
-  DynamoDB responses and botocore's parsing of error responses are botocore's own code;
+- `Endpoint.make_request`'s decisions: `EndpointLoop` below repeats `Endpoint._send_request`
+  attempt by attempt and calls botocore for each step, so signing with the client's signer and
+  credential provider (refresh included), the retry handlers and quotas, the amz-sdk-request
+  header, the CRC32 check of DynamoDB responses and botocore's parsing of error responses are
+  botocore's own code; it remembers the User-Agent string per input instead of rebuilding it,
+  and reads 2xx bodies with `json.loads`. Where it cannot account for a handler or a replaced
+  method it calls `make_request` itself;
 - the `ClientError` subclass `_make_api_call` would raise for a status >= 300.
 
 What it skips is parameter validation (the library's requests are valid by construction: it builds
-them from its own marshalled items), the model walk of serialisation, and the first of the two
-User-Agent builds (the `request-created` handler rebuilds the header on every attempt anyway).
+them from its own marshalled items), the model walk of serialisation, the User-Agent builds whose
+result is already known, and the model walk of parsing a 2xx answer.
 
 It relies on private botocore attributes. `Transport.of(client)` returns None when any is missing
 or botocore is outside TESTED_BOTOCORE: the caller then uses the public client method.
@@ -32,6 +36,7 @@ import base64
 import copy
 import inspect
 import json
+import logging
 from typing import Any
 
 from ... import fastjson
@@ -59,22 +64,26 @@ _ENDPOINT_CONTEXT = ("auth_type", "signing")
 _ENDPOINTS_KEPT = 1024
 
 
-def _body(operation: str, params: dict[str, Any]) -> bytes:
-    """The request body. A small request is byte for byte what botocore's JSONSerializer writes
-    (it walks the parameters in the caller's key order and json.dumps them with default
-    separators), so its wire form is botocore's. A transaction of several actions is the same
-    document, compact and encoded by `fastjson` (orjson when installed, adr/0019): at 100
-    actions the encoder is a tenth of the commit, and the fast path already sent such bodies
-    compact before this module existed."""
-    if operation == "TransactWriteItems" and len(params.get("TransactItems", ())) > 1:
-        return fastjson.request_body(params)
-    return json.dumps(params, default=_json_default, check_circular=False).encode("utf-8")
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not part of a DynamoDB request")
+
+
+def encode_body(operation: str, params: dict[str, Any]) -> bytes:
+    """The request body for `params`: the one place the transport encodes JSON.
+
+    A small request is byte for byte what botocore's JSONSerializer writes for these parameters
+    (it walks them in the caller's key order and json.dumps the result with default separators,
+    blobs as base64), so its wire form is botocore's. A transaction of several actions is the
+    same document, compact and encoded by `fastjson` (orjson when installed, adr/0019): at 100
+    actions the encoder is a tenth of the commit, and the fast path already sent such bodies
+    compact before this module existed. Raises TypeError or ValueError for a value it cannot
+    encode: the caller then lets botocore's own serialiser (with its validation) write the
+    body."""
+    if operation == "TransactWriteItems" and len(params.get("TransactItems", ())) > 1:
+        return fastjson.request_body(params)
+    return json.dumps(params, default=_json_default, check_circular=False).encode("utf-8")
 
 
 def _tested_botocore() -> bool:
@@ -112,6 +121,10 @@ class Transport:
         self._user_agent: str | None = None
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._current_context = get_context
+        self._loop = EndpointLoop.of(client)
+        # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
+        # one attribute, so a thread never pairs one registry's marker with another's answer.
+        self._hooks: tuple[Any, bool] = (None, True)
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
@@ -160,7 +173,8 @@ class Transport:
             hit = self._endpoints.get(key)
             if hit is not None:
                 url, headers, properties, changes, features = hit
-                context.update(copy.deepcopy(changes))
+                if changes:
+                    context.update(copy.deepcopy(changes))
                 current = self._current_context()
                 if current is not None:
                     # The codes the resolution registered (register_feature_id maps names to
@@ -214,14 +228,28 @@ class Transport:
 
     def _resolution_hooks(self) -> bool:
         """Whether a handler for `before-endpoint-resolution.dynamodb` is registered (True when
-        the emitter cannot say: then nothing is cached)."""
+        the emitter cannot say: then nothing is cached). Looked up again only after a register
+        or unregister: the emitter then replaces its lookup-cache dict, and the one seen last is
+        kept alive here so its identity cannot be reused."""
         try:
-            found = self._events._emitter._handlers.prefix_search(
-                f"before-endpoint-resolution.{self._service_id}"
+            emitter = self._events._emitter
+            marker = emitter._lookup_cache
+            seen, registered = self._hooks
+            if marker is seen:
+                return registered
+            found = bool(
+                emitter._handlers.prefix_search(f"before-endpoint-resolution.{self._service_id}")
             )
         except AttributeError:
             return True
-        return bool(found)
+        self._hooks = (marker, found)
+        return found
+
+    def _make_request(self, model: Any, request: dict[str, Any]) -> tuple[Any, Any]:
+        loop = self._loop
+        if loop is not None and loop.usable():
+            return loop.make_request(model, request)
+        return self._client._endpoint.make_request(model, request)  # type: ignore[no-any-return]
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """What `client.<operation>(**params)` returns, or the ClientError it raises."""
@@ -254,7 +282,7 @@ class Transport:
         if properties:
             context["endpoint_properties"] = properties
         try:
-            body = _body(operation, params)
+            body = encode_body(operation, params)
         except (TypeError, ValueError):
             # A value only botocore knows how to send (a set, a str blob): its own serialiser
             # (with its validation) writes the body.
@@ -295,7 +323,7 @@ class Transport:
             try:
                 # The fast path's before-parse handler takes the items out of the JSON itself.
                 with fastpath.ours(True):
-                    http, parsed = client._endpoint.make_request(model, request)
+                    http, parsed = self._make_request(model, request)
             except Exception as exc:
                 self._events.emit(
                     f"after-call-error.{service_id}.{operation}", exception=exc, context=context
@@ -313,3 +341,286 @@ class Transport:
             code = context.get("error_code_override") or error.get("Code")
             raise client.exceptions.from_code(code)(parsed, operation)
         return parsed  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------- the endpoint loop
+
+# The Endpoint methods the loop below mirrors: an endpoint whose class or instance replaces any
+# of them (a subclass, a test's mock of make_request) is used through make_request instead.
+_MIRRORED = (
+    "make_request",
+    "_send_request",
+    "create_request",
+    "prepare_request",
+    "_get_response",
+    "_do_get_response",
+)
+# The Endpoint methods the loop calls as they are (botocore's code decides).
+_CALLED = ("_update_retries_context", "_needs_retry", "_send", "prepare_request")
+_UA_KEPT = 64
+
+
+class EndpointLoop:
+    """`Endpoint.make_request` for the library's own GetItem / TransactWriteItems, attempt by
+    attempt as `Endpoint._send_request` does it (adr/0018), with three differences that change
+    no byte and no decision:
+
+    - `request-created` handlers are called in their registered order with the event's
+      arguments, except botocore's User-Agent rebuild, which is replaced by the same string
+      remembered per distinct input (the feature ids of the call, in the order botocore joins
+      them);
+    - a 2xx answer is read with `json.loads` (binary values decoded as botocore's parser does,
+      fastpath.py) into the dict botocore's parser returns, while `before-parse` has no handler
+      other than the fast path's; otherwise botocore's parser runs;
+    - `response-received` is emitted only while a handler is registered for it (emitting to no
+      handler does nothing but build its arguments).
+
+    Everything else is botocore's own code, called with the same arguments: the retry context,
+    signing through the client's RequestSigner (credential refresh, region, signature version),
+    `add_retry_headers`, `prepare_request`, `before-send` (a handler may answer), `_send`, the
+    checksum handling, `needs-retry` through `Endpoint._needs_retry` (retry modes, quotas, the
+    CRC32 check, the sleep it returns), the retry-attempt count, the exception raised.
+    """
+
+    def __init__(self, client: Any) -> None:
+        from botocore import handlers
+        from botocore.awsrequest import HeadersDict, create_request_object
+        from botocore.context import get_context
+        from botocore.endpoint import Endpoint, convert_to_response_dict
+        from botocore.history import get_global_history_recorder
+        from botocore.hooks import first_non_none_response
+        from botocore.httpchecksum import handle_checksum_body
+
+        endpoint = client._endpoint
+        kind = type(endpoint)
+        if not issubclass(kind, Endpoint) or any(
+            getattr(kind, name) is not getattr(Endpoint, name) for name in _MIRRORED
+        ):
+            raise AttributeError("not botocore's Endpoint")
+        for name in _CALLED:
+            getattr(endpoint, name)
+        self._endpoint = endpoint
+        self._client = client
+        self._aliaser = endpoint._event_emitter
+        self._emitter = self._aliaser._emitter
+        self._alias = self._aliaser._alias_event_name
+        self._emitter._lookup_cache  # noqa: B018 - the registry's change marker must exist
+        self._emitter._handlers.prefix_search  # noqa: B018
+        self._factory = endpoint._response_parser_factory
+        self._add_modeled_error_fields = endpoint._add_modeled_error_fields
+        self._create_request_object = create_request_object
+        self._headers_dict = HeadersDict
+        self._first_non_none = first_non_none_response
+        self._convert = convert_to_response_dict
+        self._checksum_body = handle_checksum_body
+        self._history = get_global_history_recorder()
+        self._get_context = get_context
+        self._signer_handler = client._request_signer.handler
+        self._ua_creator = client._user_agent_creator
+        self._ua_handler = self._ua_creator.rebuild_and_replace_user_agent_handler
+        self._ua_config = self._ua_creator._client_config
+        self._ua_features = self._ua_creator._client_features
+        self._add_retry_headers = handlers.add_retry_headers
+        self._user_agents: dict[tuple[str, ...], str] = {}
+        # (the emitter's lookup-cache dict seen, event -> (aliased name, handlers)): one
+        # attribute, so a list read from one registry is never filed under another's marker.
+        self._registry: tuple[Any, dict[str, tuple[str, list[Any]]]] = (None, {})
+        # The botocore loggers whose debug lines this loop would not write (the endpoint's
+        # request and response lines, the emitter's per-handler lines of request-created, the
+        # parser's body lines): with any at DEBUG, make_request runs and writes them.
+        self._loggers = tuple(
+            logging.getLogger(name)
+            for name in ("botocore.endpoint", "botocore.hooks", "botocore.parsers")
+        )
+
+    @classmethod
+    def of(cls, client: Any) -> EndpointLoop | None:
+        try:
+            return cls(client)
+        except (AttributeError, ImportError):
+            return None
+
+    def usable(self) -> bool:
+        """Whether the loop may stand in for make_request on this call: the client's endpoint,
+        nothing replaced on it since, the User-Agent inputs of the client unchanged, and
+        botocore's debug output off (its lines stay botocore's)."""
+        if self._client._endpoint is not self._endpoint:
+            return False
+        if not vars(self._endpoint).keys().isdisjoint(_MIRRORED):
+            return False
+        if getattr(self._history, "_enabled", True) or any(
+            logger.isEnabledFor(logging.DEBUG) for logger in self._loggers
+        ):
+            return False
+        creator = self._client._user_agent_creator
+        return (
+            creator is self._ua_creator
+            and creator._client_config is self._ua_config
+            and creator._client_features is self._ua_features
+        )
+
+    def _handlers_for(self, event: str) -> tuple[str, list[Any]]:
+        """The event's aliased name and the handlers `emit(event)` would call now, re-read after
+        any register/unregister: the emitter then replaces its lookup-cache dict, and the one
+        seen last is kept alive here so its identity cannot be reused."""
+        marker = self._emitter._lookup_cache
+        seen, handlers = self._registry
+        if marker is not seen:
+            handlers = {}
+            self._registry = (marker, handlers)
+        found = handlers.get(event)
+        if found is None:
+            name = self._alias(event)
+            found = handlers[event] = (name, list(self._emitter._handlers.prefix_search(name)))
+        return found
+
+    # -- Endpoint._send_request
+
+    def make_request(self, model: Any, request_dict: dict[str, Any]) -> tuple[Any, Any]:
+        endpoint = self._endpoint
+        attempts = 1
+        context = request_dict["context"]
+        endpoint._update_retries_context(context, attempts)
+        request = self._create_request(request_dict, model)
+        success_response, exception = self._get_response(request, model, context)
+        while endpoint._needs_retry(attempts, model, request_dict, success_response, exception):
+            attempts += 1
+            endpoint._update_retries_context(context, attempts, success_response)
+            request.reset_stream()
+            request = self._create_request(request_dict, model)
+            success_response, exception = self._get_response(request, model, context)
+        if success_response is not None and "ResponseMetadata" in success_response[1]:
+            success_response[1]["ResponseMetadata"]["RetryAttempts"] = attempts - 1
+        if exception is not None:
+            raise exception
+        return success_response  # type: ignore[no-any-return]
+
+    # -- Endpoint.create_request
+
+    def _create_request(self, request_dict: dict[str, Any], model: Any) -> Any:
+        request = self._create_request_object(request_dict)
+        request.stream_output = model.has_streaming_output or model.has_event_stream_output
+        operation = model.name
+        event, handlers = self._handlers_for(f"request-created.dynamodb.{operation}")
+        for handler in handlers:
+            if handler == self._ua_handler:
+                self._user_agent(request)
+            else:
+                handler(request=request, operation_name=operation, event_name=event)
+        return self._endpoint.prepare_request(request)
+
+    def _user_agent(self, request: Any) -> None:
+        """`rebuild_and_replace_user_agent_handler`, its string remembered per input. What
+        `UserAgentString.to_string` reads that can change between calls is the current
+        context's feature ids (joined in the order of the union it builds); the rest is the
+        client's (checked unchanged in `usable`)."""
+        if not request.headers.get("User-Agent"):
+            return
+        current = self._get_context()
+        features = (self._ua_features or set()).union(
+            set() if current is None else current.features
+        )
+        key = tuple(features)
+        value = self._user_agents.get(key)
+        if value is None:
+            value = self._ua_creator.to_string()
+            if len(self._user_agents) < _UA_KEPT:
+                self._user_agents[key] = value
+        request.headers.replace_header("User-Agent", value)
+
+    # -- Endpoint._get_response / _do_get_response
+
+    def _get_response(
+        self, request: Any, model: Any, context: dict[str, Any]
+    ) -> tuple[Any, BaseException | None]:
+        success_response, exception = self._do_get_response(request, model, context)
+        event = f"response-received.dynamodb.{model.name}"
+        if self._handlers_for(event)[1]:
+            kwargs: dict[str, Any] = {
+                "response_dict": None,
+                "parsed_response": None,
+                "context": context,
+                "exception": exception,
+            }
+            if success_response is not None:
+                http_response, parsed_response = success_response
+                kwargs["parsed_response"] = parsed_response
+                kwargs["response_dict"] = self._convert(http_response, model)
+            self._aliaser.emit(event, **kwargs)
+        return success_response, exception
+
+    def _do_get_response(
+        self, request: Any, model: Any, context: dict[str, Any]
+    ) -> tuple[Any, BaseException | None]:
+        operation = model.name
+        try:
+            responses = self._aliaser.emit(f"before-send.dynamodb.{operation}", request=request)
+            http_response = self._first_non_none(responses)
+            if http_response is None:
+                http_response = self._endpoint._send(request)
+        except Exception as e:  # botocore returns every send failure for needs-retry to judge
+            return None, e
+        response_dict = self._convert(http_response, model)
+        self._checksum_body(http_response, response_dict, context, model)
+        status = http_response.status_code
+        event = f"before-parse.dynamodb.{operation}"
+        parsed = None
+        if 200 <= status < 300 and all(
+            handler is fastpath.before_parse for handler in self._handlers_for(event)[1]
+        ):
+            parsed = self._parse_ok(response_dict, model)
+        if parsed is None:
+            customized: dict[str, Any] = {}
+            self._aliaser.emit(
+                event,
+                operation_model=model,
+                response_dict=response_dict,
+                customized_response_dict=customized,
+            )
+            parser = self._factory.create_parser(model.service_model.resolved_protocol)
+            parsed = parser.parse(response_dict, model.output_shape)
+            parsed.update(customized)
+            if status >= 300:
+                self._add_modeled_error_fields(response_dict, parsed, model, parser)
+        return (http_response, parsed), None
+
+    def _parse_ok(self, response_dict: dict[str, Any], model: Any) -> dict[str, Any] | None:
+        """What botocore's JSON parser (after the fast path's before-parse) returns for a 2xx
+        body, or None to let them run: the items decoded by the fast path, anything else in the
+        body parsed by botocore's parser, the ResponseMetadata its `parse` writes."""
+        body = response_dict["body"]
+        if not isinstance(body, bytes):
+            return None
+        try:
+            document = json.loads(body) if body else {}
+        except ValueError:
+            return None
+        if not isinstance(document, dict):
+            return None
+        taken = fastpath.take_items(model.name, document, body)
+        if document:
+            # Not the library's common answer (ConsumedCapacity, ItemCollectionMetrics...):
+            # botocore's parser reads the rest, as under the fast path's before-parse.
+            rest = dict(response_dict, body=json.dumps(document).encode("utf-8"))
+            parser = self._factory.create_parser(model.service_model.resolved_protocol)
+            parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
+        else:
+            headers: Any = response_dict["headers"]
+            metadata: dict[str, Any] = {}
+            if "x-amzn-requestid" in headers:
+                metadata["RequestId"] = headers["x-amzn-requestid"]
+            metadata["HTTPStatusCode"] = response_dict["status_code"]
+            if type(headers) is self._headers_dict:
+                # lowercase_dict(headers) without a case-insensitive lookup per header.
+                lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
+            else:
+                lowered = {key.lower(): headers[key] for key in headers}
+            metadata["HTTPHeaders"] = lowered
+            algorithm = response_dict.get("context", {}).get("checksum", {})
+            algorithm = algorithm.get("response_algorithm")
+            if algorithm:
+                metadata["ChecksumAlgorithm"] = algorithm
+            parsed = {"ResponseMetadata": metadata}
+        if taken is not None:
+            parsed[taken[0]] = taken[1]
+        return parsed
