@@ -8,7 +8,7 @@ moto server on its own port: moto keeps its tables per process, so workers never
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +105,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"dynalite contract: {count} tests not run (DYNALITE_ENDPOINT not set; "
             ".ci/dynalite.sh runs them)"
         )
+
+
+# ---------------------------------------------------------------- aiobotocore (persistence.aio)
+
+
+@pytest.fixture
+async def aio_dynamodb_client(moto: MotoServer) -> AsyncIterator[Any]:
+    """An aiobotocore DynamoDB client on a freshly reset moto server (the same server and
+    settings as `dynamodb_client`); for async tests (`@pytest.mark.anyio`, with an
+    `anyio_backend` fixture answering "asyncio")."""
+    moto.reset()
+    async with moto.aio_client() as client:
+        yield client

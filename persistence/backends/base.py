@@ -80,6 +80,15 @@ def read_expressions(builder: ExpressionBuilder, plan: Plan) -> dict[str, str]:
     return out
 
 
+class Registrar(Protocol):
+    """What the transport-free core needs of a backend: tables made known (`register`, which
+    does no I/O in either kind of backend)."""
+
+    def register(self, table: Any) -> None:
+        """Make the `Table` known (its keys and indexes); called for every mapping's table."""
+        ...
+
+
 class Backend(Protocol):
     """What a store must do for repositories and units of work: DynamoDB's data operations on
     wire items (`{"S": "a1"}`, `{"N": "10"}`). Implemented by `DynamoDBBackend` (the requests go
@@ -127,5 +136,55 @@ class Backend(Protocol):
         ...
 
     def batch_write(self, requests: BatchRequests) -> BatchRequests:
+        """Returns the unprocessed requests."""
+        ...
+
+
+class AsyncBackend(Protocol):
+    """`Backend` for asyncio: the same operations, arguments, results and exceptions, each a
+    coroutine except `register` (no I/O). Implemented by `AsyncInMemoryBackend` (over an
+    `InMemoryStore`) and `AsyncDynamoDBBackend` (over an aiobotocore client); the repositories
+    and units of work of `persistence.aio` await it (adr/0020).
+    """
+
+    def register(self, table: Any) -> None:
+        """Make the `Table` known (its keys and indexes); called for every mapping's table."""
+        ...
+
+    async def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
+        """GetItem: the stored item under `key`, or None."""
+        ...
+
+    async def batch_get(
+        self, requests: Mapping[str, Sequence[Mapping[str, Wire]]], consistent: bool
+    ) -> tuple[dict[str, list[Item]], dict[str, list[dict[str, Wire]]]]:
+        """(found items per table, unprocessed keys per table)."""
+        ...
+
+    async def read(
+        self,
+        plan: Plan,
+        *,
+        limit: int | None,
+        start_key: Mapping[str, Wire] | None,
+        select_count: bool = False,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        projection: Sequence[str] | None = None,
+        return_consumed_capacity: bool = False,
+    ) -> ReadResult:
+        """One page of the Query or Scan that `plan` describes (see `Backend.read`)."""
+        ...
+
+    async def transact_write(self, actions: Sequence[Action], token: str) -> None:
+        """TransactWriteItems with `token` as ClientRequestToken: all actions or none.
+        Raises `Cancelled` with one reason per action when the transaction is cancelled."""
+        ...
+
+    async def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
+        """One single-item write (Put, Update, Delete); raises ConditionalCheckFailed."""
+        ...
+
+    async def batch_write(self, requests: BatchRequests) -> BatchRequests:
         """Returns the unprocessed requests."""
         ...

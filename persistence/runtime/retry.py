@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 
 from ..limits import TOKEN_WINDOW_SECONDS as TOKEN_WINDOW_SECONDS
 from ..records import frozen
+from .steps import Sleep, Steps, no_steps, run_sync
 
 T = TypeVar("T")
 
@@ -79,13 +80,35 @@ def retry_unprocessed(
     requests never written and the error of the last send (None if it answered).
     `on_written(n)` hears how many a send wrote; `on_retry(attempt, pending, error)` hears about
     every send that left work (attempt counts from 0; error None for unprocessed requests)."""
+
+    def send_steps(pending: list[R]) -> Steps[list[R]]:
+        return no_steps(send(pending))
+
+    return run_sync(
+        None,
+        retry_unprocessed_steps(
+            send_steps, requests, backoff, on_written=on_written, on_retry=on_retry
+        ),
+    )
+
+
+def retry_unprocessed_steps(
+    send: Callable[[list[R]], Steps[list[R]]],
+    requests: list[R],
+    backoff: Backoff,
+    *,
+    on_written: Callable[[int], None] | None = None,
+    on_retry: Callable[[int, int, BaseException | None], None] | None = None,
+) -> Steps[tuple[list[R], Exception | None]]:
+    """`retry_unprocessed` for the sans-I/O core (`runtime.steps`): `send` makes the steps of
+    one call; the backoff waits are `Sleep` steps."""
     pending = list(requests)
     error: Exception | None = None
     for attempt in range(backoff.attempts):
         if attempt:
-            backoff.wait(attempt - 1)
+            yield Sleep(backoff.delay(attempt - 1), backoff.sleep)
         try:
-            left = send(pending)
+            left = yield from send(pending)
         except AssertionError:
             raise  # a broken invariant is a bug, not a failed call
         except Exception as exc:  # what a send raises depends on the client, and varies
@@ -286,18 +309,50 @@ class RetryPolicy:
             try:
                 return fn()
             except Exception as exc:
-                if attempt + 1 >= self.attempts or not retryable(exc):
-                    raise
-                wait = self.delay(attempt)
-                if self.clock() - started + wait > self.max_elapsed:
-                    raise
-                left = self.remaining()
-                if left is not None and wait + self.reserve >= left:
-                    raise
+                wait = self._retry_wait(attempt, exc, started, retryable)
                 attempt += 1
                 if on_retry is not None:
                     on_retry(attempt, exc, wait)
                 self.sleep(wait)
+
+    def steps(
+        self,
+        call: Callable[[], Steps[T]],
+        *,
+        retryable: Callable[[BaseException], bool] = is_transient,
+        on_retry: Callable[[int, BaseException, float], None] | None = None,
+    ) -> Steps[T]:
+        """`run` for the sans-I/O core (`runtime.steps`): `call()` makes the steps of one
+        attempt; the waits are `Sleep` steps, so a sync or an async driver can run it."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            try:
+                return (yield from call())
+            except Exception as exc:
+                wait = self._retry_wait(attempt, exc, started, retryable)
+                attempt += 1
+                if on_retry is not None:
+                    on_retry(attempt, exc, wait)
+                yield Sleep(wait, self.sleep)
+
+    def _retry_wait(
+        self,
+        attempt: int,
+        exc: Exception,
+        started: float,
+        retryable: Callable[[BaseException], bool],
+    ) -> float:
+        """The wait before retrying after `exc`; re-raises `exc` when it must not be retried."""
+        if attempt + 1 >= self.attempts or not retryable(exc):
+            raise exc
+        wait = self.delay(attempt)
+        if self.clock() - started + wait > self.max_elapsed:
+            raise exc
+        left = self.remaining()
+        if left is not None and wait + self.reserve >= left:
+            raise exc
+        return wait
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()

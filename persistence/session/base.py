@@ -28,13 +28,14 @@ from typing import Any, Literal, Self, TypeVar
 
 from .. import limits, numbers
 from ..backends.actions import Action, Put
-from ..backends.base import Backend, Cancelled
+from ..backends.base import Backend, Cancelled, Registrar
 from ..errors import TransactionTooLarge, UnitOfWorkStateError, ValidationError
 from ..model.mapping import Mapping
 from ..query.cursor import CursorSigner
 from ..query.spec_types import validate_against
 from ..query.specification import Spec
 from ..runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy, error_code
+from ..runtime.steps import Call, Steps, run_sync
 from ..validation import item_size
 from ..write.cancellation import check_unique_items, error_for
 from .commit_planner import PendingCheck, PendingIncrement, PlannedWrite, plan_commit
@@ -46,13 +47,14 @@ log = logging.getLogger("persistence.unit_of_work")
 Lifecycle = Literal["closed", "open", "committed", "failed"]
 
 
-class BaseUnitOfWork:
-    """A unit of work without repositories: the identity map, the registered changes and the
-    commit. `UnitOfWork` adds the repositories; a repository outside a unit of work commits each
-    of its writes through one of these.
+class UnitOfWorkCore:
+    """A unit of work without repositories and without transport (adr/0020): the lifecycle,
+    the identity map, the registered changes and the commit written as steps
+    (`runtime.steps`). `BaseUnitOfWork` drives it with blocking calls; `persistence.aio`'s unit
+    of work awaits the same steps.
 
     Args:
-        backend: the store (`DynamoDBBackend`, `InMemoryStore`).
+        backend: what the tables are registered with (a `Backend` or an `AsyncBackend`).
         mappings: the mappings of the aggregate types this unit of work handles.
         cursor_secret: the secret (or secrets, newest first) page cursors are encrypted with.
         outbox: an `Outbox`: the events of each commit are written in the same transaction.
@@ -66,7 +68,7 @@ class BaseUnitOfWork:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Registrar,
         mappings: Iterable[Mapping[Any]],
         *,
         cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
@@ -74,7 +76,6 @@ class BaseUnitOfWork:
         clock: Callable[[], datetime] | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self.backend = backend
         if retry_policy is not None:
             self.retry_policy = retry_policy
         self._mappings: dict[type, Mapping[Any]] = {}
@@ -104,7 +105,8 @@ class BaseUnitOfWork:
         (see the module's docstring and adr/0011)."""
         return self._state
 
-    def __enter__(self) -> Self:
+    def _enter(self) -> None:
+        """Start a block (what `with uow:` / `async with uow:` do on entry)."""
         if self._state == "failed":
             self._require_usable("`with uow:` inside its own block")  # raises: start anew
         if self._state != "closed":
@@ -118,14 +120,9 @@ class BaseUnitOfWork:
         self._reset()
         self._state = "open"
         self._failure = None
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _exit(self) -> None:
+        """End the block (what leaving `with uow:` / `async with uow:` does)."""
         self.rollback()
         self._state = "closed"
         self._failure = None
@@ -223,13 +220,8 @@ class BaseUnitOfWork:
 
     # ------------------------------------------------------------------ commit
 
-    def commit(self) -> None:
-        """Send every change of the block since its last commit as one TransactWriteItems.
-
-        An error while planning (ValidationError, TransactionTooLarge) sends nothing and drains
-        nothing: the block stays as it was. An error once sending began fails the block (see
-        the module's docstring); a commit with nothing to write sends nothing.
-        """
+    def _commit_steps(self) -> Steps[None]:
+        """`commit()` as steps: plan, check, then one TransactWriteItems retried with one token."""
         self._require_usable("commit()")
         # Planning reads the identity map and changes nothing in it, so an error raised here
         # leaves every change and every pending event in place for a corrected commit.
@@ -262,8 +254,8 @@ class BaseUnitOfWork:
             # once (for 10 minutes; the policy stays well inside). See adr/0006.
             token = uuid.uuid4().hex
 
-            def send() -> None:
-                self.backend.transact_write(actions, token)
+            def send() -> Steps[None]:
+                yield Call("transact_write", actions, token)
 
             def on_retry(attempt: int, error: BaseException, wait: float) -> None:
                 log.info(
@@ -272,7 +264,7 @@ class BaseUnitOfWork:
                 )
 
             try:
-                self.retry_policy.run(send, on_retry=on_retry)
+                yield from self.retry_policy.steps(send, on_retry=on_retry)
             except Cancelled as cancelled:
                 error = error_for(actions, cancelled.reasons)
                 self._on_failure(error)
@@ -316,3 +308,59 @@ class BaseUnitOfWork:
         checked now and stamped with this unit of work's clock; conditions fail the commit."""
         self._require_usable("add_update()")
         self.add_action(builder.build(now=self._clock()))
+
+
+class BaseUnitOfWork(UnitOfWorkCore):
+    """A unit of work without repositories: the identity map, the registered changes and the
+    commit. `UnitOfWork` adds the repositories; a repository outside a unit of work commits each
+    of its writes through one of these.
+
+    Args:
+        backend: the store (`DynamoDBBackend`, `InMemoryStore`).
+        mappings: the mappings of the aggregate types this unit of work handles.
+        cursor_secret: the secret (or secrets, newest first) page cursors are encrypted with.
+        outbox: an `Outbox`: the events of each commit are written in the same transaction.
+        clock: returns the current time (created_at, updated_at, soft delete stamps).
+        retry_policy: how commit retries transient failures with the same request token.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        mappings: Iterable[Mapping[Any]],
+        *,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        outbox: Any | None = None,
+        clock: Callable[[], datetime] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.backend = backend
+        super().__init__(
+            backend,
+            mappings,
+            cursor_secret=cursor_secret,
+            outbox=outbox,
+            clock=clock,
+            retry_policy=retry_policy,
+        )
+
+    def __enter__(self) -> Self:
+        self._enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._exit()
+
+    def commit(self) -> None:
+        """Send every change of the block since its last commit as one TransactWriteItems.
+
+        An error while planning (ValidationError, TransactionTooLarge) sends nothing and drains
+        nothing: the block stays as it was. An error once sending began fails the block (see
+        the module's docstring); a commit with nothing to write sends nothing.
+        """
+        run_sync(self.backend, self._commit_steps())

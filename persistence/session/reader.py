@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from .. import limits
-from ..backends.base import Backend, ReadResult
+from ..backends.base import Backend, ReadResult, Registrar
 from ..errors import BatchIncomplete, NotFound, ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
@@ -27,6 +27,7 @@ from ..query.planner import Plan, plan
 from ..query.projection import project, projected_plan
 from ..query.specification import Spec
 from ..runtime.retry import Backoff, error_code, is_transient
+from ..runtime.steps import Call, Sleep, Steps, run_sync
 from .identity_map import UNTRACKED, Tracker
 from .scan import check_segment, parallel_scan, scan_plan, segment_shape
 
@@ -57,24 +58,25 @@ class Page(Generic[T]):
         return len(self.items)
 
 
-class RepositoryReader(Generic[T]):
-    """The reads of a repository of one mapping: `get`, `get_many`, `find`, `find_one`,
-    `iterate`, `count`, `plan` / `explain`, and the parallel scans.
+class ReaderCore(Generic[T]):
+    """The reads of a repository without their transport (adr/0020): planning, cursors,
+    retries of batch reads, loading items into aggregates, written once as step generators
+    (`runtime.steps`). `RepositoryReader` drives them with blocking calls, `persistence.aio`
+    awaits them.
 
     Args:
-        backend: the store to read (`DynamoDBBackend`, `InMemoryStore`).
+        backend: what the tables are registered with (a `Backend` or an `AsyncBackend`).
         mapping: how the aggregate type is stored.
         tracker: which object stands for an item read (a unit of work's identity map), or
             `UNTRACKED` (the default) for a new object per read.
-        cursor_secret: the secret (or secrets, newest first) cursors are encrypted with;
-            see `CursorSigner`.
+        cursor_secret: the secret (or secrets, newest first) cursors are encrypted with.
         signer: a `CursorSigner` to use instead of one built from `cursor_secret`.
         backoff: how batch reads (and writes) wait between attempts.
     """
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Registrar,
         mapping: Mapping[T],
         *,
         tracker: Tracker = UNTRACKED,
@@ -82,8 +84,8 @@ class RepositoryReader(Generic[T]):
         signer: CursorSigner | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        self.backend = backend
         self.mapping = mapping
+        self._registrar = backend
         self._tracker = tracker
         self._signer = signer
         self._cursor_secret = cursor_secret
@@ -97,26 +99,14 @@ class RepositoryReader(Generic[T]):
             self._signer = CursorSigner(self._cursor_secret)
         return self._signer
 
-    def get(self, *, consistent: bool = False, include_deleted: bool = False, **key: Any) -> T:
-        """The aggregate with these key fields (`repo.get(account_id="a1")`), read by GetItem.
+    # ------------------------------------------------------------------ reads as steps
 
-        In a unit of work, an aggregate already loaded is returned from the identity map (the
-        same object). A soft-deleted aggregate counts as absent unless `include_deleted`.
-
-        Args:
-            consistent: a strongly consistent read.
-            include_deleted: return a soft-deleted aggregate too.
-            **key: the fields the mapping's key templates use.
-
-        Raises:
-            NotFound: nothing of this type is stored under the key.
-            ValidationError: a key field is missing, or its value cannot be in a key.
-        """
+    def _get_steps(self, consistent: bool, include_deleted: bool, key: dict[str, Any]) -> Steps[T]:
         wire_key = self.mapping.key_from_fields(key)
         cached = self._tracker.cached(self.mapping, wire_key)
         if cached is not None:
             return cached
-        item = self.backend.get_item(self.mapping.table.name, wire_key, consistent)
+        item: Item | None = yield Call("get_item", self.mapping.table.name, wire_key, consistent)
         if (
             item is None
             or not self.mapping.is_type(item)
@@ -128,17 +118,9 @@ class RepositoryReader(Generic[T]):
             raise NotFound(self.mapping.name, key)
         return aggregate
 
-    def get_many(
-        self, keys: Iterable[MappingABC[str, Any]], *, consistent: bool = False
-    ) -> list[T]:
-        """BatchGetItem in chunks of 100, in the order of `keys`; keys not stored are left out.
-
-        Unprocessed keys, and failures that may pass (throttling, 5xx, connection errors: see
-        `persistence.retry.is_transient`), are retried with the repository's backoff. Keys
-        still not read after the last attempt raise BatchIncomplete (chained to the last
-        error, if any): its `unprocessed` lists the key dicts given whose items were not read
-        (that chunk's leftovers and every later chunk), in the order given; nothing is returned
-        then. Other errors propagate unchanged."""
+    def _get_many_steps(
+        self, keys: Iterable[MappingABC[str, Any]], consistent: bool
+    ) -> Steps[list[T]]:
         given = list(keys)
         wire_keys = [self.mapping.key_from_fields(k) for k in given]
         unique: dict[tuple[Any, ...], dict[str, Wire]] = {}
@@ -148,7 +130,7 @@ class RepositoryReader(Generic[T]):
         pending = list(unique.values())
         for start in range(0, len(pending), limits.MAX_BATCH_GET):
             chunk = pending[start : start + limits.MAX_BATCH_GET]
-            items, unread, error = self._batch_get_chunk(chunk, consistent)
+            items, unread, error = yield from self._batch_get_chunk(chunk, consistent)
             for item in items:
                 found[key_id({a: item[a] for a in self.mapping.table.key_attributes()})] = item
             if unread:
@@ -175,7 +157,7 @@ class RepositoryReader(Generic[T]):
 
     def _batch_get_chunk(
         self, keys: list[dict[str, Wire]], consistent: bool
-    ) -> tuple[list[Item], list[dict[str, Wire]], Exception | None]:
+    ) -> Steps[tuple[list[Item], list[dict[str, Wire]], Exception | None]]:
         """(items read, keys never read, the last attempt's error if it failed)."""
         table = self.mapping.table.name
         items: list[Item] = []
@@ -183,9 +165,9 @@ class RepositoryReader(Generic[T]):
         error: Exception | None = None
         for attempt in range(self._backoff.attempts):
             if attempt:
-                self._backoff.wait(attempt - 1)
+                yield Sleep(self._backoff.delay(attempt - 1), self._backoff.sleep)
             try:
-                found, unprocessed = self.backend.batch_get(request, consistent)
+                found, unprocessed = yield Call("batch_get", request, consistent)
             except Exception as exc:  # what batch_get raises is the backend's, and varies
                 if not is_transient(exc):
                     raise
@@ -236,6 +218,305 @@ class RepositoryReader(Generic[T]):
     def explain(self, spec: Spec | None = None, **options: Any) -> str:
         """ "GetItem", "Query bank", "Query bank.by_owner", "Scan bank"..."""
         return self.plan(spec, **options).describe()
+
+    def _find_steps(
+        self,
+        spec: Spec | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        index: str | None = None,
+        descending: bool = False,
+        consistent: bool = False,
+        allow_scan: bool = True,
+        include_deleted: bool = False,
+        return_consumed_capacity: bool = False,
+        fields: Sequence[str] | None = None,
+    ) -> Steps[Page[T] | Page[dict[str, Any]]]:
+        if limit is not None and limit < 1:
+            raise ValidationError(f"limit must be at least 1, got {limit}")
+        if fields is not None:
+            return (
+                yield from self._find_fields(
+                    spec,
+                    fields,
+                    limit=limit,
+                    cursor=cursor,
+                    index=index,
+                    descending=descending,
+                    consistent=consistent,
+                    allow_scan=allow_scan,
+                    include_deleted=include_deleted,
+                    return_consumed_capacity=return_consumed_capacity,
+                )
+            )
+        read = self.plan(
+            spec,
+            index=index,
+            descending=descending,
+            consistent=consistent,
+            allow_scan=allow_scan,
+            include_deleted=include_deleted,
+        )
+        if read.operation == "GetItem":
+            return (yield from self._find_by_key(read))
+        start = self.signer.decode(cursor, read.shape()) if cursor is not None else None
+        result: ReadResult = yield Call(
+            "read",
+            read,
+            limit=limit,
+            start_key=start,
+            return_consumed_capacity=return_consumed_capacity,
+        )
+        items = result.items
+        if read.post_filter is not None:
+            items = [i for i in items if read.post_filter.evaluate(i)]
+        next_cursor = self.signer.encode(result.last_key, read.shape()) if result.last_key else None
+        return Page(
+            [self._load(i) for i in items],
+            next_cursor,
+            len(items),
+            result.scanned_count,
+            result.consumed_capacity,
+        )
+
+    def _find_by_key(self, read: Plan) -> Steps[Page[T]]:
+        assert read.key is not None
+        cached = self._tracker.cached(self.mapping, read.key)
+        if cached is not None:
+            ok = read.filter is None or read.filter.is_satisfied_by(cached, self.mapping)
+            return Page([cached] if ok else [], None, int(ok), 1)
+        item: Item | None = yield Call("get_item", read.table, read.key, read.consistent)
+        if item is None:
+            return Page([], None, 0, 0)
+        if read.filter is not None and not read.filter.evaluate(item):
+            return Page([], None, 0, 1)
+        aggregate = self._load_by_key(item, read.key)
+        if aggregate is None:
+            return Page([], None, 0, 1)
+        return Page([aggregate], None, 1, 1)
+
+    def _find_fields(
+        self,
+        spec: Spec | None,
+        fields: Sequence[str],
+        *,
+        limit: int | None,
+        cursor: str | None,
+        index: str | None,
+        descending: bool,
+        consistent: bool,
+        allow_scan: bool,
+        include_deleted: bool,
+        return_consumed_capacity: bool,
+    ) -> Steps[Page[dict[str, Any]]]:
+        """`find(..., fields=[...])`: dicts of typed values, never partial aggregates (which
+        must not reach a unit of work). Reads the store, not the identity map."""
+
+        read, names, requested = projected_plan(
+            self.mapping,
+            spec,
+            fields,
+            index=index,
+            descending=descending,
+            consistent=consistent,
+            allow_scan=allow_scan,
+            include_deleted=include_deleted,
+        )
+        if read.operation == "GetItem":
+            assert read.key is not None
+            item: Item | None = yield Call("get_item", read.table, read.key, read.consistent)
+            if item is None or (read.filter is not None and not read.filter.evaluate(item)):
+                return Page([], None, 0, int(item is not None))
+            return Page([project(self.mapping, item, names)], None, 1, 1)
+        start = self.signer.decode(cursor, read.shape()) if cursor is not None else None
+        result: ReadResult = yield Call(
+            "read",
+            read,
+            limit=limit,
+            start_key=start,
+            projection=requested,
+            return_consumed_capacity=return_consumed_capacity,
+        )
+        items = result.items
+        if read.post_filter is not None:
+            items = [i for i in items if read.post_filter.evaluate(i)]
+        next_cursor = self.signer.encode(result.last_key, read.shape()) if result.last_key else None
+        rows = [project(self.mapping, i, names) for i in items]
+        return Page(rows, next_cursor, len(rows), result.scanned_count, result.consumed_capacity)
+
+    def _count_steps(self, spec: Spec | None, options: dict[str, Any]) -> Steps[int]:
+        read = self.plan(spec, **options)
+        if read.operation == "GetItem":
+            return (yield from self._find_by_key(read)).count
+        if read.post_filter is not None:
+            # Only the items kept after the post-filter count: read them page by page.
+            total = 0
+            cursor: str | None = None
+            while True:
+                page = yield from self._find_steps(spec, cursor=cursor, **options)
+                total += len(page.items)
+                cursor = page.cursor
+                if cursor is None:
+                    return total
+        total = 0
+        start: dict[str, Wire] | None = None
+        while True:
+            result: ReadResult = yield Call(
+                "read", read, limit=None, start_key=start, select_count=True
+            )
+            total += result.count
+            start = result.last_key
+            if start is None:
+                return total
+
+    def _scan_segment_steps(
+        self,
+        spec: Spec | None,
+        *,
+        segment: int,
+        total_segments: int,
+        cursor: str | None,
+        limit: int | None,
+        index: str | None,
+        consistent: bool,
+        include_deleted: bool,
+        return_consumed_capacity: bool,
+    ) -> Steps[Page[T]]:
+        check_segment(segment, total_segments)
+        if limit is not None and limit < 1:
+            raise ValidationError(f"limit must be at least 1, got {limit}")
+        read = scan_plan(
+            self.mapping, spec, index=index, consistent=consistent, include_deleted=include_deleted
+        )
+        shape = segment_shape(read, segment, total_segments)
+        start = self.signer.decode(cursor, shape) if cursor is not None else None
+        result: ReadResult = yield Call(
+            "read",
+            read,
+            limit=limit,
+            start_key=start,
+            segment=segment,
+            total_segments=total_segments,
+            return_consumed_capacity=return_consumed_capacity,
+        )
+        next_cursor = self.signer.encode(result.last_key, shape) if result.last_key else None
+        items = [self._load(i) for i in result.items]
+        return Page(items, next_cursor, len(items), result.scanned_count, result.consumed_capacity)
+
+    def _scan_all_plan(
+        self,
+        spec: Spec | None,
+        *,
+        segments: int,
+        page_size: int | None,
+        index: str | None,
+        consistent: bool,
+        include_deleted: bool,
+    ) -> Plan:
+        """The checked Scan every segment of `scan_all` reads."""
+        check_segment(0, segments)
+        if page_size is not None and page_size < 1:
+            raise ValidationError(f"page_size must be at least 1, got {page_size}")
+        return scan_plan(
+            self.mapping, spec, index=index, consistent=consistent, include_deleted=include_deleted
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _load_by_key(self, item: Item, key: MappingABC[str, Wire]) -> T | None:
+        """The aggregate read by `key`, or None when it is not the one that key addresses.
+
+        Defence in depth: templates are injective for what the library writes now (ADR 0009),
+        but an item written before that rule (or by other code) can sit at a key that other key
+        fields also render to; it must read as absent rather than as the wrong aggregate."""
+        aggregate = self.mapping.from_item(item)
+        if self.mapping.holds_key(aggregate, key):
+            # In a unit of work the identity map decides which object stands for the item.
+            return self._tracker.track(self.mapping, item, aggregate)
+        # The key's values stay out of the record: they are item values (docs/reliability.md).
+        log.warning(
+            "key_fields_mismatch: an item's key fields do not render to the key it is stored "
+            "under (written before key templates were injective, or by other code); it is "
+            "treated as absent. See ADR 0009 to find and migrate such items.",
+            extra={"aggregate_type": self.mapping.name},
+        )
+        return None
+
+    def _is_deleted(self, item: MappingABC[str, Wire]) -> bool:
+        name = self.mapping.soft_delete
+        if name is None or name not in item:
+            return False
+        return item[name] != {"BOOL": False}
+
+    def _load(self, item: Item) -> T:
+        return self._tracker.track(self.mapping, item)
+
+
+class RepositoryReader(ReaderCore[T]):
+    """The reads of a repository of one mapping: `get`, `get_many`, `find`, `find_one`,
+    `iterate`, `count`, `plan` / `explain`, and the parallel scans.
+
+    Args:
+        backend: the store to read (`DynamoDBBackend`, `InMemoryStore`).
+        mapping: how the aggregate type is stored.
+        tracker: which object stands for an item read (a unit of work's identity map), or
+            `UNTRACKED` (the default) for a new object per read.
+        cursor_secret: the secret (or secrets, newest first) cursors are encrypted with;
+            see `CursorSigner`.
+        signer: a `CursorSigner` to use instead of one built from `cursor_secret`.
+        backoff: how batch reads (and writes) wait between attempts.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        mapping: Mapping[T],
+        *,
+        tracker: Tracker = UNTRACKED,
+        cursor_secret: str | bytes | Sequence[str | bytes] | None = None,
+        signer: CursorSigner | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.backend = backend
+        super().__init__(
+            backend,
+            mapping,
+            tracker=tracker,
+            cursor_secret=cursor_secret,
+            signer=signer,
+            backoff=backoff,
+        )
+
+    def get(self, *, consistent: bool = False, include_deleted: bool = False, **key: Any) -> T:
+        """The aggregate with these key fields (`repo.get(account_id="a1")`), read by GetItem.
+
+        In a unit of work, an aggregate already loaded is returned from the identity map (the
+        same object). A soft-deleted aggregate counts as absent unless `include_deleted`.
+
+        Args:
+            consistent: a strongly consistent read.
+            include_deleted: return a soft-deleted aggregate too.
+            **key: the fields the mapping's key templates use.
+
+        Raises:
+            NotFound: nothing of this type is stored under the key.
+            ValidationError: a key field is missing, or its value cannot be in a key.
+        """
+        return run_sync(self.backend, self._get_steps(consistent, include_deleted, key))
+
+    def get_many(
+        self, keys: Iterable[MappingABC[str, Any]], *, consistent: bool = False
+    ) -> list[T]:
+        """BatchGetItem in chunks of 100, in the order of `keys`; keys not stored are left out.
+
+        Unprocessed keys, and failures that may pass (throttling, 5xx, connection errors: see
+        `persistence.retry.is_transient`), are retried with the repository's backoff. Keys
+        still not read after the last attempt raise BatchIncomplete (chained to the last
+        error, if any): its `unprocessed` lists the key dicts given whose items were not read
+        (that chunk's leftovers and every later chunk), in the order given; nothing is returned
+        then. Other errors propagate unchanged."""
+        return run_sync(self.backend, self._get_many_steps(keys, consistent))
 
     @overload
     def find(
@@ -308,12 +589,10 @@ class RepositoryReader(Generic[T]):
             InvalidCursor: the cursor is tampered, foreign or from another query.
             ValidationError: a bad spec, limit, index or field name.
         """
-        if limit is not None and limit < 1:
-            raise ValidationError(f"limit must be at least 1, got {limit}")
-        if fields is not None:
-            return self._find_fields(
+        return run_sync(
+            self.backend,
+            self._find_steps(
                 spec,
-                fields,
                 limit=limit,
                 cursor=cursor,
                 index=index,
@@ -322,51 +601,9 @@ class RepositoryReader(Generic[T]):
                 allow_scan=allow_scan,
                 include_deleted=include_deleted,
                 return_consumed_capacity=return_consumed_capacity,
-            )
-        read = self.plan(
-            spec,
-            index=index,
-            descending=descending,
-            consistent=consistent,
-            allow_scan=allow_scan,
-            include_deleted=include_deleted,
+                fields=fields,
+            ),
         )
-        if read.operation == "GetItem":
-            return self._find_by_key(read)
-        start = self.signer.decode(cursor, read.shape()) if cursor is not None else None
-        result = self.backend.read(
-            read,
-            limit=limit,
-            start_key=start,
-            return_consumed_capacity=return_consumed_capacity,
-        )
-        items = result.items
-        if read.post_filter is not None:
-            items = [i for i in items if read.post_filter.evaluate(i)]
-        next_cursor = self.signer.encode(result.last_key, read.shape()) if result.last_key else None
-        return Page(
-            [self._load(i) for i in items],
-            next_cursor,
-            len(items),
-            result.scanned_count,
-            result.consumed_capacity,
-        )
-
-    def _find_by_key(self, read: Plan) -> Page[T]:
-        assert read.key is not None
-        cached = self._tracker.cached(self.mapping, read.key)
-        if cached is not None:
-            ok = read.filter is None or read.filter.is_satisfied_by(cached, self.mapping)
-            return Page([cached] if ok else [], None, int(ok), 1)
-        item = self.backend.get_item(read.table, read.key, read.consistent)
-        if item is None:
-            return Page([], None, 0, 0)
-        if read.filter is not None and not read.filter.evaluate(item):
-            return Page([], None, 0, 1)
-        aggregate = self._load_by_key(item, read.key)
-        if aggregate is None:
-            return Page([], None, 0, 1)
-        return Page([aggregate], None, 1, 1)
 
     def find_one(self, spec: Spec | None = None, **options: Any) -> T | None:
         """The first aggregate satisfying `spec`, or None; reads page after page until one
@@ -389,49 +626,7 @@ class RepositoryReader(Generic[T]):
 
     def count(self, spec: Spec | None = None, **options: Any) -> int:
         """Select=COUNT over every page."""
-        read = self.plan(spec, **options)
-        if read.operation == "GetItem":
-            return self._find_by_key(read).count
-        if read.post_filter is not None:
-            return sum(1 for _ in self.iterate(spec, **options))
-        total = 0
-        start: dict[str, Wire] | None = None
-        while True:
-            result = self.backend.read(read, limit=None, start_key=start, select_count=True)
-            total += result.count
-            start = result.last_key
-            if start is None:
-                return total
-
-    # ------------------------------------------------------------------ helpers
-
-    def _load_by_key(self, item: Item, key: MappingABC[str, Wire]) -> T | None:
-        """The aggregate read by `key`, or None when it is not the one that key addresses.
-
-        Defence in depth: templates are injective for what the library writes now (ADR 0009),
-        but an item written before that rule (or by other code) can sit at a key that other key
-        fields also render to; it must read as absent rather than as the wrong aggregate."""
-        aggregate = self.mapping.from_item(item)
-        if self.mapping.holds_key(aggregate, key):
-            # In a unit of work the identity map decides which object stands for the item.
-            return self._tracker.track(self.mapping, item, aggregate)
-        # The key's values stay out of the record: they are item values (docs/reliability.md).
-        log.warning(
-            "key_fields_mismatch: an item's key fields do not render to the key it is stored "
-            "under (written before key templates were injective, or by other code); it is "
-            "treated as absent. See ADR 0009 to find and migrate such items.",
-            extra={"aggregate_type": self.mapping.name},
-        )
-        return None
-
-    def _is_deleted(self, item: MappingABC[str, Wire]) -> bool:
-        name = self.mapping.soft_delete
-        if name is None or name not in item:
-            return False
-        return item[name] != {"BOOL": False}
-
-    def _load(self, item: Item) -> T:
-        return self._tracker.track(self.mapping, item)
+        return run_sync(self.backend, self._count_steps(spec, options))
 
     def scan_all(
         self,
@@ -447,11 +642,13 @@ class RepositoryReader(Generic[T]):
         """A parallel Scan: `segments` segments read by `workers` threads (default: one per
         segment); yields every matching aggregate once, in no particular order."""
 
-        check_segment(0, segments)
-        if page_size is not None and page_size < 1:
-            raise ValidationError(f"page_size must be at least 1, got {page_size}")
-        read = scan_plan(
-            self.mapping, spec, index=index, consistent=consistent, include_deleted=include_deleted
+        read = self._scan_all_plan(
+            spec,
+            segments=segments,
+            page_size=page_size,
+            index=index,
+            consistent=consistent,
+            include_deleted=include_deleted,
         )
 
         def read_segment(segment: int, start: dict[str, Wire] | None) -> ReadResult:
@@ -484,70 +681,17 @@ class RepositoryReader(Generic[T]):
         """One page of one segment, for distributed workers (one Lambda per segment). The cursor
         is bound to the segment: it resumes this segment only."""
 
-        check_segment(segment, total_segments)
-        if limit is not None and limit < 1:
-            raise ValidationError(f"limit must be at least 1, got {limit}")
-        read = scan_plan(
-            self.mapping, spec, index=index, consistent=consistent, include_deleted=include_deleted
+        return run_sync(
+            self.backend,
+            self._scan_segment_steps(
+                spec,
+                segment=segment,
+                total_segments=total_segments,
+                cursor=cursor,
+                limit=limit,
+                index=index,
+                consistent=consistent,
+                include_deleted=include_deleted,
+                return_consumed_capacity=return_consumed_capacity,
+            ),
         )
-        shape = segment_shape(read, segment, total_segments)
-        start = self.signer.decode(cursor, shape) if cursor is not None else None
-        result = self.backend.read(
-            read,
-            limit=limit,
-            start_key=start,
-            segment=segment,
-            total_segments=total_segments,
-            return_consumed_capacity=return_consumed_capacity,
-        )
-        next_cursor = self.signer.encode(result.last_key, shape) if result.last_key else None
-        items = [self._load(i) for i in result.items]
-        return Page(items, next_cursor, len(items), result.scanned_count, result.consumed_capacity)
-
-    def _find_fields(
-        self,
-        spec: Spec | None,
-        fields: Sequence[str],
-        *,
-        limit: int | None,
-        cursor: str | None,
-        index: str | None,
-        descending: bool,
-        consistent: bool,
-        allow_scan: bool,
-        include_deleted: bool,
-        return_consumed_capacity: bool,
-    ) -> Page[dict[str, Any]]:
-        """`find(..., fields=[...])`: dicts of typed values, never partial aggregates (which
-        must not reach a unit of work). Reads the store, not the identity map."""
-
-        read, names, requested = projected_plan(
-            self.mapping,
-            spec,
-            fields,
-            index=index,
-            descending=descending,
-            consistent=consistent,
-            allow_scan=allow_scan,
-            include_deleted=include_deleted,
-        )
-        if read.operation == "GetItem":
-            assert read.key is not None
-            item = self.backend.get_item(read.table, read.key, read.consistent)
-            if item is None or (read.filter is not None and not read.filter.evaluate(item)):
-                return Page([], None, 0, int(item is not None))
-            return Page([project(self.mapping, item, names)], None, 1, 1)
-        start = self.signer.decode(cursor, read.shape()) if cursor is not None else None
-        result = self.backend.read(
-            read,
-            limit=limit,
-            start_key=start,
-            projection=requested,
-            return_consumed_capacity=return_consumed_capacity,
-        )
-        items = result.items
-        if read.post_filter is not None:
-            items = [i for i in items if read.post_filter.evaluate(i)]
-        next_cursor = self.signer.encode(result.last_key, read.shape()) if result.last_key else None
-        rows = [project(self.mapping, i, names) for i in items]
-        return Page(rows, next_cursor, len(rows), result.scanned_count, result.consumed_capacity)

@@ -23,19 +23,75 @@ from ..model.mapping import Mapping
 from ..query.cursor import CursorSigner
 from ..query.specification import Spec
 from ..runtime.retry import Backoff
-from ..write.batch import Progress, delete_all, put_all
-from ..write.single import assign_stored, delete_action, put_action, save_action, write_one
+from ..runtime.steps import Steps, run_sync
+from ..write.batch import Progress, delete_all_steps, put_all_steps
+from ..write.single import assign_stored, delete_action, put_action, save_action, write_one_steps
 from ..write.update import UpdateBuilder
-from .base import BaseUnitOfWork
+from .base import UnitOfWorkCore
 from .identity_map import IdentityMap
-from .reader import Page, RepositoryReader
+from .reader import Page, ReaderCore, RepositoryReader
 
-__all__ = ["Page", "Repository", "RepositoryReader", "UnitOfWorkRepository"]
+__all__ = ["Page", "Repository", "RepositoryCore", "RepositoryReader", "UnitOfWorkRepository"]
 
 T = TypeVar("T")
 
 
-class Repository(RepositoryReader[T]):
+class RepositoryCore(ReaderCore[T]):
+    """The writes of a standalone repository without their transport (adr/0020), as steps
+    (`runtime.steps`): `Repository` drives them with blocking calls, `persistence.aio` awaits
+    them. The reads come from `ReaderCore`.
+    """
+
+    def _add_steps(self, aggregate: T) -> Steps[None]:
+        uow = self._one_write()
+        try:
+            uow.identity_map.register_new(self.mapping, aggregate)
+            yield from uow._commit_steps()
+        finally:
+            uow._exit()
+
+    def _remove_steps(self, aggregate: T) -> Steps[None]:
+        uow = self._one_write()
+        try:
+            uow.identity_map.adopt(self.mapping, aggregate)
+            uow.identity_map.register_removed(self.mapping, aggregate)
+            yield from uow._commit_steps()
+        finally:
+            uow._exit()
+
+    def _one_write(self) -> UnitOfWorkCore:
+        uow = UnitOfWorkCore(self._registrar, [self.mapping])
+        uow._enter()
+        return uow
+
+    def _put_steps(self, aggregate: T, condition: Spec | None) -> Steps[None]:
+        action, _ = put_action(self.mapping, aggregate, condition)
+        stored = yield from write_one_steps(action, "ALL_NEW")
+        assign_stored(self.mapping, aggregate, stored, self._managed_fields())
+
+    def _delete_steps(self, condition: Spec | None, key: dict[str, Any]) -> Steps[bool]:
+        action = delete_action(self.mapping, key, condition)
+        return (yield from write_one_steps(action, "ALL_OLD")) is not None
+
+    def _save_steps(self, aggregate: T) -> Steps[None]:
+        action, _ = save_action(self.mapping, aggregate)
+        stored = yield from write_one_steps(action, "ALL_NEW")
+        assign_stored(self.mapping, aggregate, stored, self._managed_fields())
+
+    def _put_many_steps(self, aggregates: Iterable[T], progress: Progress | None) -> Steps[None]:
+        return put_all_steps(self.mapping, aggregates, backoff=self._backoff, progress=progress)
+
+    def _delete_many_steps(
+        self, keys: Iterable[MappingABC[str, Any]], progress: Progress | None
+    ) -> Steps[None]:
+        return delete_all_steps(self.mapping, keys, backoff=self._backoff, progress=progress)
+
+    def _managed_fields(self) -> list[str]:
+        m = self.mapping
+        return [n for n in (m.created_at, m.updated_at, m.version) if n is not None]
+
+
+class Repository(RepositoryReader[T], RepositoryCore[T]):
     """Collection-like access to the aggregates of one mapping, on any backend.
 
     Built directly (or as `DynamoDBRepository` / `InMemoryRepository`), it stands outside any
@@ -69,20 +125,12 @@ class Repository(RepositoryReader[T]):
 
     def add(self, aggregate: T) -> None:
         """A new aggregate, Put only if its key is not stored yet (ConditionFailed otherwise)."""
-        with self._one_write() as uow:
-            uow.identity_map.register_new(self.mapping, aggregate)
-            uow.commit()
+        run_sync(self.backend, self._add_steps(aggregate))
 
     def remove(self, aggregate: T) -> None:
         """Delete (a soft delete when the mapping names a soft_delete field), if the stored
         version is still the one the object holds."""
-        with self._one_write() as uow:
-            uow.identity_map.adopt(self.mapping, aggregate)
-            uow.identity_map.register_removed(self.mapping, aggregate)
-            uow.commit()
-
-    def _one_write(self) -> BaseUnitOfWork:
-        return BaseUnitOfWork(self.backend, [self.mapping])
+        run_sync(self.backend, self._remove_steps(aggregate))
 
     # ------------------------------------------------------------------ immediate writes
     # Single-item writes and batches (docs/access.md).
@@ -91,22 +139,17 @@ class Repository(RepositoryReader[T]):
         """Create or replace at once. The stored created_at is kept, updated_at set, the version
         bumped; the object receives what was stored. `condition` must hold for the stored item
         (ConditionFailed otherwise)."""
-        action, _ = put_action(self.mapping, aggregate, condition)
-        stored = write_one(self.backend, action, "ALL_NEW")
-        assign_stored(self.mapping, aggregate, stored, self._managed_fields())
+        run_sync(self.backend, self._put_steps(aggregate, condition))
 
     def delete(self, *, condition: Spec | None = None, **key: Any) -> bool:
         """Hard delete by key fields; True if an item was deleted. With a condition, a missing
         item raises NotFound and a stored one that fails it ConditionFailed."""
-        action = delete_action(self.mapping, key, condition)
-        return write_one(self.backend, action, "ALL_OLD") is not None
+        return run_sync(self.backend, self._delete_steps(condition, key))
 
     def save(self, aggregate: T) -> None:
         """Write every non-key field of a stored aggregate if its version is still the one the
         object holds (ConcurrencyConflict otherwise); the object gets the bumped version."""
-        action, _ = save_action(self.mapping, aggregate)
-        stored = write_one(self.backend, action, "ALL_NEW")
-        assign_stored(self.mapping, aggregate, stored, self._managed_fields())
+        run_sync(self.backend, self._save_steps(aggregate))
 
     def update(self, **key: Any) -> UpdateBuilder[T, T]:
         """An atomic in-place update of the stored aggregate with this key (UpdateBuilder)."""
@@ -115,17 +158,13 @@ class Repository(RepositoryReader[T]):
     def put_many(self, aggregates: Iterable[T], *, progress: Progress | None = None) -> None:
         """BatchWriteItem in chunks of 25 with retries; BatchIncomplete lists what was not
         written. Replaces stored items (no conditions); every item is validated first."""
-        put_all(self.backend, self.mapping, aggregates, backoff=self._backoff, progress=progress)
+        run_sync(self.backend, self._put_many_steps(aggregates, progress))
 
     def delete_many(
         self, keys: Iterable[MappingABC[str, Any]], *, progress: Progress | None = None
     ) -> None:
         """Hard deletes by key fields, in chunks of 25 with retries (BatchIncomplete)."""
-        delete_all(self.backend, self.mapping, keys, backoff=self._backoff, progress=progress)
-
-    def _managed_fields(self) -> list[str]:
-        m = self.mapping
-        return [n for n in (m.created_at, m.updated_at, m.version) if n is not None]
+        run_sync(self.backend, self._delete_many_steps(keys, progress))
 
 
 class UnitOfWorkRepository(Repository[T]):

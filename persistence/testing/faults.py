@@ -4,11 +4,12 @@ A `FaultPlan` lists faults (`throttle`, `server_error`, `connection_error`, `los
 `unprocessed`, `cancel`), each for one operation and a number of times, and records what the
 library sent (operation names, and the ClientRequestToken of every TransactWriteItems attempt).
 
-- `inject(client, plan)` installs it on a boto3 DynamoDB client through botocore's public event
-  hooks: `before-send.dynamodb.<Op>` answers with a prepared `AWSResponse` (throttling, 5xx,
-  TransactionCanceledException), raises `EndpointConnectionError` (nothing sent) or sends the
-  request itself and then raises `ConnectionClosedError` (the server applied it, the response is
-  lost); `before-call`/`after-call` of BatchWriteItem hold requests back and report them as
+- `inject(client, plan)` installs it on a boto3 (or aiobotocore) DynamoDB client through
+  botocore's public event hooks: `before-send.dynamodb.<Op>` answers with a prepared
+  `AWSResponse` (throttling, 5xx, TransactionCanceledException), raises
+  `EndpointConnectionError` (nothing sent) or sends the request itself and then raises
+  `ConnectionClosedError` (the server applied it, the response is lost);
+  `before-call`/`after-call` of BatchWriteItem hold requests back and report them as
   UnprocessedItems, as DynamoDB does under throttling, and those of BatchGetItem hold keys back
   as UnprocessedKeys. BatchWriteItem and BatchGetItem faults are met once per call as the
   library makes it (botocore's own retries never see them): a fault there stands for one that
@@ -28,6 +29,8 @@ implements and the tests prove there.
 from __future__ import annotations
 
 import base64
+import importlib
+import inspect
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -205,12 +208,31 @@ class _Raw:
         yield self._body
 
 
-def _response(url: str, status: int, body: Mapping[str, Any]) -> AWSResponse:
+class _AioRaw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def read(self) -> bytes:
+        return self._body
+
+
+def _response(url: str, status: int, body: Mapping[str, Any], aio: bool = False) -> AWSResponse:
     data = json.dumps(body).encode("utf-8")
     headers = HTTPHeaders()
     headers["Content-Type"] = _JSON
     headers["x-amzn-RequestId"] = "fault-injection"
+    if aio:
+        # aiobotocore awaits the content of the response a before-send handler answers with.
+        # (imported by name: aiobotocore is the optional `async` extra, without type hints)
+        aio_response = importlib.import_module("aiobotocore.awsrequest").AioAWSResponse
+        response: AWSResponse = aio_response(url, status, headers, _AioRaw(data))
+        return response
     return AWSResponse(url, status, headers, _Raw(data))
+
+
+def _is_aio(client: Any) -> bool:
+    """An aiobotocore client: its API calls are coroutines."""
+    return inspect.iscoroutinefunction(getattr(client, "_make_api_call", None))
 
 
 def _body_of(request: Any) -> dict[str, Any]:
@@ -255,6 +277,7 @@ class FaultInjector:
         self.client = client
         self.plan = plan
         self.emulate_idempotency = emulate_idempotency
+        self.aio = _is_aio(client)
         self._held = threading.local()
         events = client.meta.events
         events.register_first("before-send.dynamodb", self._before_send, unique_id=self._id("send"))
@@ -298,7 +321,7 @@ class FaultInjector:
         token = body.get("ClientRequestToken") if operation == "TransactWriteItems" else None
         if token is not None and self.emulate_idempotency and token in self.plan.applied_tokens:
             self.plan.record(operation, token)
-            return _response(request.url, 200, {})  # what DynamoDB answers to a replay
+            return _response(request.url, 200, {}, self.aio)  # DynamoDB's answer to a replay
         fault = self.plan.next(operation, token)
         if fault is None:
             return None
@@ -313,7 +336,7 @@ class FaultInjector:
             raise ConnectionClosedError(endpoint_url=request.url)
         actions = len(body.get("TransactItems", []))
         status = fault.status if fault.kind != "cancel" else 400
-        return _response(request.url, status, _error_body(fault, actions))
+        return _response(request.url, status, _error_body(fault, actions), self.aio)
 
     # before-call/after-call: one BatchWriteItem call as the library sees it
     def _before_batch(self, params: dict[str, Any], **_: Any) -> Any:

@@ -7,6 +7,7 @@ alone would skip. moto is lax about DynamoDB's limits; the library enforces them
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import threading
@@ -120,6 +121,22 @@ class MotoServer:
                 aws_secret_access_key="testing",
                 config=Config(**({"retries": {"max_attempts": 2, "mode": "standard"}} | config)),
             )
+
+    def aio_client(self, **config: Any) -> Any:
+        """An aiobotocore DynamoDB client for this server, with the settings of `client()`, to
+        enter on the event loop that will use it: `async with server.aio_client() as client`.
+        Needs the `async` extra (aiobotocore)."""
+        # by name: aiobotocore is the optional `async` extra, and ships no type hints
+        aio_config = importlib.import_module("aiobotocore.config").AioConfig
+        session = importlib.import_module("aiobotocore.session").get_session()
+        return session.create_client(
+            "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=aio_config(**({"retries": {"max_attempts": 2, "mode": "standard"}} | config)),
+        )
 
     def reset(self) -> None:
         """Forget every table (moto's reset endpoint)."""

@@ -31,12 +31,13 @@ from typing import Any
 
 from .. import limits
 from ..backends.actions import Delete, Meaning, Put
-from ..backends.base import Backend
+from ..backends.base import Backend, BatchRequests
 from ..errors import BatchIncomplete, ValidationError
 from ..model.keyid import key_id
 from ..model.mapping import Mapping
 from ..records import frozen
-from ..runtime.retry import Backoff, error_code, is_transient, retry_unprocessed
+from ..runtime.retry import Backoff, error_code, is_transient, retry_unprocessed_steps
+from ..runtime.steps import Call, Steps, run_sync
 from .stamps import checked_item, new_item_assign
 
 # The logger keeps the name it had before the modules moved into layers (docs/api.md).
@@ -81,6 +82,17 @@ def write_batch(
 ) -> None:
     """Send `requests` (already validated) in chunks of 25; raise BatchIncomplete with the
     origins of everything not written when a chunk cannot be written (see the module's doc)."""
+    run_sync(backend, write_batch_steps(table, requests, backoff=backoff, progress=progress))
+
+
+def write_batch_steps(
+    table: str,
+    requests: Sequence[Request],
+    *,
+    backoff: Backoff,
+    progress: Progress | None = None,
+) -> Steps[None]:
+    """`write_batch` for the sans-I/O core (`runtime.steps`)."""
     total = len(requests)
     written = [0]
 
@@ -91,7 +103,7 @@ def write_batch(
 
     for start in range(0, total, limits.MAX_BATCH_WRITE):
         chunk = list(requests[start : start + limits.MAX_BATCH_WRITE])
-        left, error = _write_chunk(backend, table, chunk, backoff, on_written)
+        left, error = yield from _write_chunk(table, chunk, backoff, on_written)
         if not left:
             continue
         if error is not None and not is_transient(error) and written[0] == 0:
@@ -111,19 +123,19 @@ def write_batch(
 
 
 def _write_chunk(
-    backend: Backend,
     table: str,
     chunk: list[Request],
     backoff: Backoff,
     on_written: Callable[[int], None],
-) -> tuple[list[Request], Exception | None]:
+) -> Steps[tuple[list[Request], Exception | None]]:
     """Write one chunk through the library's one batch retry loop
     (`runtime.retry.retry_unprocessed`); returns the requests never written, and the error of
     the last attempt if it failed."""
 
-    def send(pending: list[Request]) -> list[Request]:
+    def send(pending: list[Request]) -> Steps[list[Request]]:
         by_action = {id(r.action): r for r in pending}
-        unprocessed = backend.batch_write({table: [r.action for r in pending]}).get(table, [])
+        result: BatchRequests = yield Call("batch_write", {table: [r.action for r in pending]})
+        unprocessed = result.get(table, [])
         left = [by_action[id(a)] for a in unprocessed if id(a) in by_action]
         if len(left) != len(unprocessed):
             raise AssertionError("the backend returned requests that were not sent")
@@ -141,7 +153,11 @@ def _write_chunk(
                 extra={"table": table, "unprocessed": pending, "attempt": attempt},
             )
 
-    return retry_unprocessed(send, chunk, backoff, on_written=on_written, on_retry=on_retry)
+    return (
+        yield from retry_unprocessed_steps(
+            send, chunk, backoff, on_written=on_written, on_retry=on_retry
+        )
+    )
 
 
 def put_requests(mapping: Mapping[Any], aggregates: Iterable[Any], now: datetime) -> list[Request]:
@@ -169,10 +185,24 @@ def put_all(
     backoff: Backoff,
     progress: Progress | None,
 ) -> None:
+    """`put_many`: validated Puts in chunks of 25 (see the module's doc)."""
+    run_sync(backend, put_all_steps(mapping, aggregates, backoff=backoff, progress=progress))
+
+
+def put_all_steps(
+    mapping: Mapping[Any],
+    aggregates: Iterable[Any],
+    *,
+    backoff: Backoff,
+    progress: Progress | None,
+) -> Steps[None]:
+    """`put_all` for the sans-I/O core (`runtime.steps`)."""
     requests = put_requests(mapping, aggregates, datetime.now(UTC))
     check_unique(requests, f"{mapping.name} put_many")
     try:
-        write_batch(backend, mapping.table.name, requests, backoff=backoff, progress=progress)
+        yield from write_batch_steps(
+            mapping.table.name, requests, backoff=backoff, progress=progress
+        )
     except BatchIncomplete as incomplete:
         failed = {id(origin) for origin in incomplete.unprocessed}
         _assign([r for r in requests if id(r.origin) not in failed])
@@ -198,10 +228,21 @@ def delete_all(
     progress: Progress | None,
 ) -> None:
     """Hard deletes by key fields (no conditions: BatchWriteItem takes none)."""
+    run_sync(backend, delete_all_steps(mapping, keys, backoff=backoff, progress=progress))
+
+
+def delete_all_steps(
+    mapping: Mapping[Any],
+    keys: Iterable[MappingABC[str, Any]],
+    *,
+    backoff: Backoff,
+    progress: Progress | None,
+) -> Steps[None]:
+    """`delete_all` for the sans-I/O core (`runtime.steps`)."""
     requests = []
     for fields in keys:
         key = mapping.key_from_fields(fields)
         meaning = Meaning(mapping.name, dict(fields), "delete")
         requests.append(Request(Delete(mapping.table.name, key, None, meaning), fields))
     check_unique(requests, f"{mapping.name} delete_many")
-    write_batch(backend, mapping.table.name, requests, backoff=backoff, progress=progress)
+    yield from write_batch_steps(mapping.table.name, requests, backoff=backoff, progress=progress)

@@ -27,6 +27,7 @@ from ..model.marshal import Item
 from ..query.projection import typed_value
 from ..query.spec_types import validate_against
 from ..query.specification import Spec, all_of, attr
+from ..runtime.steps import Call, Steps, run_sync
 from .cancellation import raise_for_single
 from .stamps import checked_item, timestamp
 
@@ -35,10 +36,16 @@ ONE = {"N": "1"}  # the version increment
 
 def write_one(backend: Backend, action: Action, return_values: str = "NONE") -> Item | None:
     """One single-item write with the unit of work's typed errors."""
+    return run_sync(backend, write_one_steps(action, return_values))
+
+
+def write_one_steps(action: Action, return_values: str = "NONE") -> Steps[Item | None]:
+    """`write_one` for the sans-I/O core (`runtime.steps`)."""
     try:
-        return backend.write(action, return_values=return_values)
+        stored: Item | None = yield Call("write", action, return_values=return_values)
     except ConditionalCheckFailed as failure:
         raise single_error(action, failure) from None
+    return stored
 
 
 def single_error(action: Action, failure: ConditionalCheckFailed) -> PersistenceError:

@@ -21,7 +21,7 @@ from collections.abc import Mapping as MappingABC
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, Generic, Literal, TypeVar, cast, overload
+from typing import Any, Generic, Literal, Self, TypeVar, cast, overload
 
 from .. import limits
 from ..backends.actions import (
@@ -42,8 +42,9 @@ from ..model.mapping import Mapping, epoch_seconds
 from ..model.marshal import Item, Wire, to_wire
 from ..query.projection import typed_fields
 from ..query.specification import Path, Spec, all_of, attr, parse_path, path_text
+from ..runtime.steps import Steps, run_sync
 from ..validation import attribute_size, check_depth
-from .single import ONE, exists_and_own, user_condition, write_one
+from .single import ONE, exists_and_own, user_condition, write_one_steps
 from .stamps import timestamp
 
 T = TypeVar("T")
@@ -55,25 +56,21 @@ _RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 # ---------------------------------------------------------------------- the builder
 
 
-class UpdateBuilder(Generic[T, R]):
-    """An atomic in-place update of one stored aggregate: `repo.update(account_id="a1")`.
-
-    Every method returns the builder; `execute()` sends one UpdateItem and returns, depending on
-    `return_values`, the updated aggregate (ALL_NEW, the default), the aggregate as it was
-    (ALL_OLD), a dict of the updated fields' typed values (UPDATED_NEW / UPDATED_OLD) or None.
-    The item must exist: an update never creates a partial aggregate (NotFound otherwise).
+class UpdateCore(Generic[T, R]):
+    """What an update builder is without its transport: the fluent, validated description of
+    one UpdateItem, built into an `Update` action (`build`) and run as steps
+    (`runtime.steps`). `UpdateBuilder` runs it at once (`execute()`); `persistence.aio`'s
+    builder awaits it. Every method returns the builder.
     """
 
     def __init__(
         self,
-        backend: Backend,
         mapping: Mapping[T],
         key: MappingABC[str, Any],
         *,
         in_unit_of_work: bool = False,
         clock: typing.Callable[[], datetime] | None = None,
     ) -> None:
-        self.backend = backend
         self.mapping = mapping
         self._key_fields = dict(key)
         self._key = mapping.key_from_fields(key)
@@ -88,7 +85,7 @@ class UpdateBuilder(Generic[T, R]):
 
     # -------------------------------------------------------------- operations
 
-    def set(self, field: str, value: Any) -> UpdateBuilder[T, R]:
+    def set(self, field: str, value: Any) -> Self:
         """SET the field (None REMOVEs it: a None field is not stored)."""
         path = self._path(field, "set")
         wire = self._wire(path, value)
@@ -100,7 +97,7 @@ class UpdateBuilder(Generic[T, R]):
             self._opaque.add(str(path[0]))
         return self._add(SetValue(path, wire))
 
-    def remove(self, field: str) -> UpdateBuilder[T, R]:
+    def remove(self, field: str) -> Self:
         """REMOVE the field (or a nested path); it then reads back as None."""
         path = self._path(field, "remove")
         if len(path) == 1:
@@ -110,7 +107,7 @@ class UpdateBuilder(Generic[T, R]):
             self._opaque.add(str(path[0]))
         return self._add(Remove(path))
 
-    def set_if_not_exists(self, field: str, value: Any) -> UpdateBuilder[T, R]:
+    def set_if_not_exists(self, field: str, value: Any) -> Self:
         """SET the field to `value` only where it is not stored yet (`if_not_exists`)."""
         path = self._path(field, "set_if_not_exists")
         wire = self._wire(path, value)
@@ -119,7 +116,7 @@ class UpdateBuilder(Generic[T, R]):
         self._opaque.add(str(path[0]))
         return self._add(SetIfNotExists(path, wire))
 
-    def add(self, field: str, amount: int | float | Decimal) -> UpdateBuilder[T, R]:
+    def add(self, field: str, amount: int | float | Decimal) -> Self:
         """ADD a number (atomic; a missing attribute counts as 0)."""
         path = self._path(field, "add")
         if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
@@ -136,43 +133,43 @@ class UpdateBuilder(Generic[T, R]):
         self._opaque.add(str(path[0]))
         return self._add(AddValue(path, wire))
 
-    def increment(self, field: str) -> UpdateBuilder[T, R]:
+    def increment(self, field: str) -> Self:
         """ADD 1 to a number field."""
         return self.add(field, 1)
 
-    def decrement(self, field: str) -> UpdateBuilder[T, R]:
+    def decrement(self, field: str) -> Self:
         """ADD -1 to a number field."""
         return self.add(field, -1)
 
-    def append_to_list(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+    def append_to_list(self, field: str, values: Iterable[Any]) -> Self:
         """Append `values` to a list field (`list_append`); a missing list starts empty."""
         return self._list_append(field, values, prepend=False)
 
-    def prepend_to_list(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+    def prepend_to_list(self, field: str, values: Iterable[Any]) -> Self:
         """Insert `values` at the front of a list field (`list_append`); a missing list starts
         empty."""
         return self._list_append(field, values, prepend=True)
 
-    def set_list_element(self, field: str, index: int, value: Any) -> UpdateBuilder[T, R]:
+    def set_list_element(self, field: str, index: int, value: Any) -> Self:
         """SET field[index]; DynamoDB appends when the index is past the end of the list."""
         path = self._list_path(field, index, "set_list_element")
         element = self._list_wire(path[:-1], [value])["L"][0]
         self._opaque.add(str(path[0]))
         return self._add(SetValue(path, element))
 
-    def remove_from_list_at(self, field: str, index: int) -> UpdateBuilder[T, R]:
+    def remove_from_list_at(self, field: str, index: int) -> Self:
         """REMOVE `field[index]`; the later elements shift down."""
         path = self._list_path(field, index, "remove_from_list_at")
         self._opaque.add(str(path[0]))
         return self._add(Remove(path))
 
-    def add_to_set(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+    def add_to_set(self, field: str, values: Iterable[Any]) -> Self:
         """ADD `values` to a set field (members already there stay once)."""
         path = self._path(field, "add_to_set")
         self._opaque.add(str(path[0]))
         return self._add(AddValue(path, self._set_wire(path, values, "add_to_set")))
 
-    def delete_from_set(self, field: str, values: Iterable[Any]) -> UpdateBuilder[T, R]:
+    def delete_from_set(self, field: str, values: Iterable[Any]) -> Self:
         """DELETE `values` from a set field; a set left empty is removed (reads back empty)."""
         path = self._path(field, "delete_from_set")
         self._opaque.add(str(path[0]))
@@ -180,22 +177,22 @@ class UpdateBuilder(Generic[T, R]):
 
     # -------------------------------------------------------------- conditions and results
 
-    def condition(self, spec: Spec) -> UpdateBuilder[T, R]:
+    def condition(self, spec: Spec) -> Self:
         """Apply the update only if `spec` holds for the stored item (ConditionFailed if not)."""
         checked = user_condition(self.mapping, spec)
         assert checked is not None
         self._conditions.append(checked)
         return self
 
-    def condition_exists(self, field: str) -> UpdateBuilder[T, R]:
+    def condition_exists(self, field: str) -> Self:
         """Apply the update only if the field is stored (ConditionFailed if not)."""
         return self.condition(attr(self._condition_path(field)).exists())
 
-    def condition_not_exists(self, field: str) -> UpdateBuilder[T, R]:
+    def condition_not_exists(self, field: str) -> Self:
         """Apply the update only if the field is not stored (ConditionFailed if it is)."""
         return self.condition(attr(self._condition_path(field)).not_exists())
 
-    def condition_version(self, version: int) -> UpdateBuilder[T, R]:
+    def condition_version(self, version: int) -> Self:
         """Only if the stored version is `version`; the update then stores version + 1
         (ConcurrencyConflict otherwise). A check that left the version alone would let a second
         writer holding the same version overwrite this update."""
@@ -211,32 +208,12 @@ class UpdateBuilder(Generic[T, R]):
         self._expected_version = version
         return self
 
-    @overload
-    def return_values(
-        self, which: Literal["ALL_NEW", "ALL_OLD"]
-    ) -> UpdateBuilder[T, T]: ...  # pragma: no cover
-
-    @overload
-    def return_values(
-        self, which: Literal["UPDATED_NEW", "UPDATED_OLD"]
-    ) -> UpdateBuilder[T, dict[str, Any]]: ...  # pragma: no cover
-
-    @overload
-    def return_values(
-        self, which: Literal["NONE"]
-    ) -> UpdateBuilder[T, None]: ...  # pragma: no cover
-
-    def return_values(self, which: ReturnValues) -> UpdateBuilder[T, Any]:
-        """What `execute()` returns: "ALL_NEW" (the updated aggregate, the default),
-        "ALL_OLD" (the aggregate before), "UPDATED_NEW" / "UPDATED_OLD" (a dict of the updated
-        fields' typed values after / before) or "NONE" (None).
-        """
+    def _set_return_values(self, which: ReturnValues) -> None:
         if which not in _RETURN_VALUES:
             raise ValidationError(
                 f"return_values must be one of {list(_RETURN_VALUES)}, not {which!r}"
             )
         self._return_values = which
-        return cast(UpdateBuilder[T, Any], self)
 
     # -------------------------------------------------------------- building and running
 
@@ -266,16 +243,15 @@ class UpdateBuilder(Generic[T, R]):
         check_write_expressions(action)
         return action
 
-    def execute(self) -> R:
-        """One UpdateItem; typed errors as in a unit of work (NotFound when the item is missing,
-        ConcurrencyConflict for a stale condition_version, ConditionFailed for a condition)."""
+    def _execute_steps(self) -> Steps[R]:
+        """`execute()` for the sans-I/O core (`runtime.steps`)."""
         if self._in_uow:
             raise ValidationError(
                 "this builder comes from a unit of work's repository: hand it to "
                 "uow.add_update(builder) so it commits with the transaction"
             )
         action = self.build()
-        returned = write_one(self.backend, action, self._return_values)
+        returned = yield from write_one_steps(action, self._return_values)
         return cast(R, self._result(action, returned))
 
     def _result(self, action: Update, returned: Item | None) -> Any:
@@ -291,7 +267,7 @@ class UpdateBuilder(Generic[T, R]):
 
     # -------------------------------------------------------------- validation helpers
 
-    def _add(self, clause: Clause) -> UpdateBuilder[T, R]:
+    def _add(self, clause: Clause) -> Self:
         self._clauses.append(clause)
         return self
 
@@ -382,9 +358,7 @@ class UpdateBuilder(Generic[T, R]):
         _check_value(self.mapping, path, wire)
         return wire
 
-    def _list_append(
-        self, field: str, values: Iterable[Any], *, prepend: bool
-    ) -> UpdateBuilder[T, R]:
+    def _list_append(self, field: str, values: Iterable[Any], *, prepend: bool) -> Self:
         operation = "prepend_to_list" if prepend else "append_to_list"
         path = self._path(field, operation)
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
@@ -489,6 +463,59 @@ class UpdateBuilder(Generic[T, R]):
         return [SetValue((a,), index_key[a]) for a, _, _ in derived]
 
 
+# ---------------------------------------------------------------------- the blocking builder
+
+
+class UpdateBuilder(UpdateCore[T, R]):
+    """An atomic in-place update of one stored aggregate: `repo.update(account_id="a1")`.
+
+    Every method returns the builder; `execute()` sends one UpdateItem and returns, depending on
+    `return_values`, the updated aggregate (ALL_NEW, the default), the aggregate as it was
+    (ALL_OLD), a dict of the updated fields' typed values (UPDATED_NEW / UPDATED_OLD) or None.
+    The item must exist: an update never creates a partial aggregate (NotFound otherwise).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        mapping: Mapping[T],
+        key: MappingABC[str, Any],
+        *,
+        in_unit_of_work: bool = False,
+        clock: typing.Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(mapping, key, in_unit_of_work=in_unit_of_work, clock=clock)
+        self.backend = backend
+
+    @overload
+    def return_values(
+        self, which: Literal["ALL_NEW", "ALL_OLD"]
+    ) -> UpdateBuilder[T, T]: ...  # pragma: no cover
+
+    @overload
+    def return_values(
+        self, which: Literal["UPDATED_NEW", "UPDATED_OLD"]
+    ) -> UpdateBuilder[T, dict[str, Any]]: ...  # pragma: no cover
+
+    @overload
+    def return_values(
+        self, which: Literal["NONE"]
+    ) -> UpdateBuilder[T, None]: ...  # pragma: no cover
+
+    def return_values(self, which: ReturnValues) -> UpdateBuilder[T, Any]:
+        """What `execute()` returns: "ALL_NEW" (the updated aggregate, the default),
+        "ALL_OLD" (the aggregate before), "UPDATED_NEW" / "UPDATED_OLD" (a dict of the updated
+        fields' typed values after / before) or "NONE" (None).
+        """
+        self._set_return_values(which)
+        return cast(UpdateBuilder[T, Any], self)
+
+    def execute(self) -> R:
+        """One UpdateItem; typed errors as in a unit of work (NotFound when the item is missing,
+        ConcurrencyConflict for a stale condition_version, ConditionFailed for a condition)."""
+        return run_sync(self.backend, self._execute_steps())
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -523,4 +550,4 @@ def _check_overlaps(mapping: Mapping[Any], clauses: list[Clause]) -> None:
                 )
 
 
-__all__ = ["ReturnValues", "UpdateBuilder"]
+__all__ = ["ReturnValues", "UpdateBuilder", "UpdateCore"]
