@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+from ..adapters.mappings import build_mappings
 from ..adapters.schema import ensure_schema
+from ..aio_bootstrap import AioContainer, build_aio_container
 from ..bootstrap import Container, build_container
 from ..config import Settings
 
@@ -34,15 +36,26 @@ def dynamodb_endpoint(flag: str | None) -> Iterator[tuple[str, bool]]:
         yield server.endpoint_url, True
 
 
-def local_container(endpoint_url: str, table_name: str | None = None) -> Container:
-    """A container on that endpoint, with the table ensured."""
+def local_settings(endpoint_url: str, table_name: str | None = None) -> Settings:
     settings = Settings.from_env()
-    settings = replace(
+    return replace(
         settings,
         endpoint_url=endpoint_url,
         table_name=table_name or settings.table_name,
         cursor_secret=settings.cursor_secret or LOCAL_CURSOR_SECRET,
     )
-    container = build_container(settings)
+
+
+def local_container(endpoint_url: str, table_name: str | None = None) -> Container:
+    """A container on that endpoint, with the table ensured."""
+    container = build_container(local_settings(endpoint_url, table_name))
     ensure_schema(container.client(), container.mappings())
     return container
+
+
+def local_aio_container(endpoint_url: str, table_name: str | None = None) -> AioContainer:
+    """An async container on that endpoint (its client opens on the loop that serves it), with
+    the table ensured (once, before serving: with a boto3 client)."""
+    settings = local_settings(endpoint_url, table_name)
+    ensure_schema(build_container(settings).client(), build_mappings(settings.table_name))
+    return build_aio_container(settings)
