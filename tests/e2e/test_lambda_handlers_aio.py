@@ -78,7 +78,7 @@ def test_closing_the_handler_closes_its_client_and_loop(
     assert handler(rest_event("GET", "/health"), Context())["statusCode"] == 200
     handler.close()
     assert handler.loop.is_closed()
-    with pytest.raises(Exception, match="(?i)dependency"):
+    with pytest.raises(Exception, match=r"(?i)dependency"):
         opened[0].client()  # the container has no client once the connection closed
 
 
