@@ -801,5 +801,6 @@ SUITES = [
     cold_start,
     memory,
     in_memory_query,
+    __import__("bench.suite_aio").suite_aio.suite_aio,
     scaling,
 ]
