@@ -23,6 +23,7 @@ from ..session.reader import Page
 from .bus import MessageBus
 from .driver import run_async
 from .repository import Repository, RepositoryReader, UnitOfWorkRepository, UpdateBuilder
+from .retry import retry_on_conflict
 from .unit_of_work import (
     DynamoDBRepository,
     DynamoDBUnitOfWork,
@@ -45,5 +46,6 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkRepository",
     "UpdateBuilder",
+    "retry_on_conflict",
     "run_async",
 ]

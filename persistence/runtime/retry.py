@@ -6,11 +6,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..limits import TOKEN_WINDOW_SECONDS as TOKEN_WINDOW_SECONDS
 from ..records import frozen
-from .steps import Sleep, Steps, no_steps, run_sync
+from .steps import Invoke, Sleep, Steps, no_steps, run_sync
 
 T = TypeVar("T")
 
@@ -141,19 +141,33 @@ def retry_on_conflict(
     Only ConcurrencyConflict and retryable TransactionCanceled are retried; `fn` must reload what
     it changes, so a retry never re-applies a stale version. The last error propagates.
     """
+    steps = retry_on_conflict_steps(fn, attempts=attempts, backoff=backoff, on_retry=on_retry)
+    result: T = run_sync(None, steps)
+    return result
+
+
+def retry_on_conflict_steps(
+    fn: Callable[[], Any],
+    *,
+    attempts: int = 5,
+    backoff: Backoff | None = None,
+    on_retry: Callable[[int, Exception], None] | None = None,
+) -> Steps[Any]:
+    """`retry_on_conflict` for the sans-I/O core (`runtime.steps`): each run of `fn` is an
+    `Invoke` (awaited by the async driver when `fn` is a coroutine function)."""
     from ..errors import ConcurrencyConflict, TransactionCanceled
 
     policy = backoff or Backoff(attempts=attempts)
     for attempt in range(attempts):
         try:
-            return fn()
+            return (yield Invoke(fn))
         except (ConcurrencyConflict, TransactionCanceled) as exc:
             retryable = isinstance(exc, ConcurrencyConflict) or exc.retryable
             if not retryable or attempt == attempts - 1:
                 raise
             if on_retry is not None:
                 on_retry(attempt + 1, exc)
-            policy.wait(attempt)
+            yield Sleep(policy.delay(attempt), policy.sleep)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -18,12 +18,14 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from .. import errors
+from ..aio.repository import Repository as AsyncRepository
 from ..backends.dynamodb.backend import DynamoDBBackend
 from ..runtime.retry import Backoff
 from ..session.repository import Repository
 from . import faults
 from .faults import Fault, FaultPlan, FaultyBackend
 from .harness import SECRET, DynamoDBHarness, Harness, MemoryHarness
+from .harness_aio import AsyncHarness
 from .models import ACCOUNTS, Account
 
 BWI = "BatchWriteItem"
@@ -49,6 +51,13 @@ def faulty(h: Harness, *planned: Fault, attempts: int = ATTEMPTS) -> Iterator[Fa
         yield Faulty(
             Repository(backend, ACCOUNTS, cursor_secret=SECRET, backoff=backoff), plan, sleeps
         )
+        return
+    if isinstance(h, AsyncHarness):
+        async_backend = h.faulty_backend(plan)
+        if async_backend is None:
+            pytest.skip(f"no fault injection for the {h.name} harness")
+        aio_repo = AsyncRepository(async_backend, ACCOUNTS, cursor_secret=SECRET, backoff=backoff)
+        yield Faulty(h.blocking(aio_repo), plan, sleeps)
         return
     if not isinstance(h, DynamoDBHarness):
         pytest.skip("fault injection needs a MemoryHarness or a DynamoDBHarness")

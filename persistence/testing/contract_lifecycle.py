@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from .. import errors
+from ..aio.unit_of_work import UnitOfWork as AsyncUnitOfWork
 from ..messaging.bus import MessageBus
 from ..messaging.outbox import Outbox
 from ..query.specification import attr
@@ -32,6 +33,7 @@ from ..session.unit_of_work import UnitOfWork
 from . import faults
 from .faults import FaultPlan, FaultyBackend
 from .harness import SECRET, DynamoDBHarness, Harness, MemoryHarness
+from .harness_aio import AsyncHarness
 from .models import BANK, Account, Deposited
 
 StateError = errors.UnitOfWorkStateError
@@ -76,6 +78,10 @@ def _faulty(h: Harness, plan: FaultPlan, outbox: Outbox | None = None) -> Iterat
             uow = h.uow(outbox=outbox)
             uow.retry_policy = RetryPolicy.never()
             yield uow
+    elif isinstance(h, AsyncHarness) and (async_backend := h.faulty_backend(plan)) is not None:
+        aio_uow = AsyncUnitOfWork(async_backend, h.mappings, cursor_secret=SECRET, outbox=outbox)
+        aio_uow.retry_policy = RetryPolicy.never()
+        yield h.blocking(aio_uow)
     else:
         pytest.skip(f"no fault injection for the {h.name} harness")
 

@@ -108,7 +108,7 @@ class MemoryHarness(Harness):
         self.mappings = list(mappings)
         for mapping in self.mappings:  # every table exists from the start, as on DynamoDB
             self.store.register(mapping.table)
-        self.log = _StoreLog(self.store)
+        self.log = StoreLog(self.store)
 
     def uow(self, mappings: Iterable[Mapping[Any]] = (), outbox: Any = None) -> UnitOfWork:
         return InMemoryUnitOfWork(
@@ -119,7 +119,9 @@ class MemoryHarness(Harness):
         return InMemoryRepository(mapping, store=self.store, cursor_secret=SECRET)
 
 
-class _StoreLog(RequestLog):
+class StoreLog(RequestLog):
+    """The operations an `InMemoryStore` performed (its `requests`), as a `RequestLog`."""
+
     def __init__(self, store: InMemoryStore) -> None:
         super().__init__()
         self.store = store

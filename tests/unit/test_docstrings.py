@@ -26,6 +26,7 @@ REFERENCE = ROOT / "docs" / "reference"
 
 PUBLIC_MODULES = [
     "persistence",
+    "persistence.aio",
     "persistence.backends.base",
     "persistence.containers",
     "persistence.iam",
@@ -37,6 +38,7 @@ PUBLIC_MODULES = [
     "persistence.testing",
     "persistence.testing.faults",
     "persistence.testing.harness",
+    "persistence.testing.harness_aio",
     "persistence.testing.moto_server",
 ]
 CONTRACT_MODULES = sorted(
