@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import persistence as p
+from persistence import aio
 from persistence.retry import Backoff, retry_on_conflict
 
 T = TypeVar("T")
@@ -38,21 +38,16 @@ class ConflictRetry:
             raise
 
     async def run_async(self, work: Callable[[], Awaitable[T]]) -> T:
-        """`self(work)` for async work, waiting with `asyncio.sleep`: the same attempts, backoff
-        and counters. (`persistence.retry_on_conflict` calls and sleeps synchronously, and
-        `persistence.aio` has no async twin of it yet: its loop is repeated here.)"""
-        for attempt in range(self.attempts):
-            try:
-                return await work()
-            except (p.ConcurrencyConflict, p.TransactionCanceled) as exc:
-                retryable = isinstance(exc, p.ConcurrencyConflict) or exc.retryable
-                if not retryable or attempt == self.attempts - 1:
-                    with self._lock:
-                        self.gave_up += 1
-                    raise
-                self._count(attempt + 1, exc)
-                await asyncio.sleep(self.backoff.delay(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        """`self(work)` for async work (`persistence.aio.retry_on_conflict`, waiting with
+        `asyncio.sleep`): the same attempts, backoff and counters."""
+        try:
+            return await aio.retry_on_conflict(
+                work, attempts=self.attempts, backoff=self.backoff, on_retry=self._count
+            )
+        except (p.ConcurrencyConflict, p.TransactionCanceled):
+            with self._lock:
+                self.gave_up += 1
+            raise
 
     def _count(self, attempt: int, error: Exception) -> None:
         with self._lock:
