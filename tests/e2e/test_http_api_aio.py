@@ -62,6 +62,11 @@ def test_the_shared_cases_are_the_http_cases_of_the_sync_module() -> None:
     assert len(SHARED_CASES) >= 15
 
 
+def test_python_m_domain_example_serve_aio_answers_and_stops_on_ctrl_c() -> None:
+    banner = sync_cases.serve_answers_and_stops_on_ctrl_c("--aio")
+    assert banner.startswith("async payments API on http://"), banner
+
+
 def test_every_route_has_an_async_endpoint() -> None:
     assert [aio_api.ENDPOINTS[r.endpoint].__name__ for r in http.ROUTES] == [
         r.endpoint.__name__ for r in http.ROUTES
