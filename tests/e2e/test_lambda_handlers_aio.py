@@ -5,8 +5,12 @@ same way, and the pattern itself (one loop and one client across invocations).""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,3 +121,22 @@ def test_the_module_handler_opens_its_container_once_per_warm_container(
         assert {"import", "container", "prewarm"} <= set(aio_lambda_handlers.COLD_START.phases)
     finally:
         handler.close()
+
+
+def test_the_async_lambda_handler_imports_no_web_framework() -> None:
+    """As the synchronous handler (adr/0016): the route table without Starlette or uvicorn."""
+    probe = (
+        "import sys\n"
+        "from domain_example.entrypoints import aio_lambda_handlers\n"
+        "web = ('starlette.routing', 'uvicorn', 'domain_example.entrypoints.web')\n"
+        "print(sorted(m for m in web if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
