@@ -53,11 +53,13 @@ def faulty(h: Harness, *planned: Fault, attempts: int = ATTEMPTS) -> Iterator[Fa
         )
         return
     if isinstance(h, AsyncHarness):
-        async_backend = h.faulty_backend(plan)
-        if async_backend is None:
-            pytest.skip(f"no fault injection for the {h.name} harness")
-        aio_repo = AsyncRepository(async_backend, ACCOUNTS, cursor_secret=SECRET, backoff=backoff)
-        yield Faulty(h.blocking(aio_repo), plan, sleeps)
+        with h.faulty(plan) as async_backend:
+            if async_backend is None:
+                pytest.skip(f"no fault injection for the {h.name} harness")
+            aio_repo = AsyncRepository(
+                async_backend, ACCOUNTS, cursor_secret=SECRET, backoff=backoff
+            )
+            yield Faulty(h.blocking(aio_repo), plan, sleeps)
         return
     if not isinstance(h, DynamoDBHarness):
         pytest.skip("fault injection needs a MemoryHarness or a DynamoDBHarness")

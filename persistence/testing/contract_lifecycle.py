@@ -78,10 +78,15 @@ def _faulty(h: Harness, plan: FaultPlan, outbox: Outbox | None = None) -> Iterat
             uow = h.uow(outbox=outbox)
             uow.retry_policy = RetryPolicy.never()
             yield uow
-    elif isinstance(h, AsyncHarness) and (async_backend := h.faulty_backend(plan)) is not None:
-        aio_uow = AsyncUnitOfWork(async_backend, h.mappings, cursor_secret=SECRET, outbox=outbox)
-        aio_uow.retry_policy = RetryPolicy.never()
-        yield h.blocking(aio_uow)
+    elif isinstance(h, AsyncHarness):
+        with h.faulty(plan) as async_backend:
+            if async_backend is None:
+                pytest.skip(f"no fault injection for the {h.name} harness")
+            aio_uow = AsyncUnitOfWork(
+                async_backend, h.mappings, cursor_secret=SECRET, outbox=outbox
+            )
+            aio_uow.retry_policy = RetryPolicy.never()
+            yield h.blocking(aio_uow)
     else:
         pytest.skip(f"no fault injection for the {h.name} harness")
 

@@ -20,6 +20,7 @@ import functools
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..aio import InMemoryUnitOfWork
@@ -208,6 +209,8 @@ class AsyncHarness(Harness):
         name: the harness name the suites test for ("dynamodb" where moto differs).
         runner: the loop to run on, when the backend's client was opened on it beforehand
             (an aiobotocore client belongs to the loop it was entered on); a new one otherwise.
+        fault_client: the backend's client, for the suites' fault injection
+            (`testing.faults.inject`); without it (and without a store) those tests skip.
     """
 
     def __init__(
@@ -218,7 +221,9 @@ class AsyncHarness(Harness):
         *,
         name: str = "aio",
         runner: LoopRunner | None = None,
+        fault_client: Any = None,
     ) -> None:
+        self.fault_client = fault_client
         self.runner = runner if runner is not None else LoopRunner()
         self.async_backend = backend
         self.mappings = list(mappings)
@@ -248,10 +253,18 @@ class AsyncHarness(Harness):
     def repository(self, mapping: Mapping[Any]) -> Any:
         return Blocking(self.async_repository(mapping), self.runner)
 
-    def faulty_backend(self, plan: Any) -> AsyncBackend | None:
-        """An async backend over the harness's data whose requests meet `plan`'s faults
-        (`testing.faults.FaultPlan`), or None where this harness cannot inject faults."""
-        return None
+    @contextmanager
+    def faulty(self, plan: Any) -> Iterator[AsyncBackend | None]:
+        """For the `with` block, an async backend over the harness's data whose requests meet
+        `plan`'s faults (`testing.faults.FaultPlan`), or None where this harness cannot
+        inject faults."""
+        if self.fault_client is None:
+            yield None
+            return
+        from . import faults
+
+        with faults.inject(self.fault_client, plan):
+            yield self.async_backend
 
     def blocking(self, target: Any) -> Any:
         """A blocking view of an aio repository or unit of work on this harness's loop."""
@@ -288,7 +301,8 @@ class AsyncMemoryHarness(AsyncHarness):
     def async_repository(self, mapping: Mapping[Any]) -> AsyncRepository[Any]:
         return InMemoryRepository(mapping, store=self.store, cursor_secret=SECRET)
 
-    def faulty_backend(self, plan: Any) -> AsyncBackend | None:
+    @contextmanager
+    def faulty(self, plan: Any) -> Iterator[AsyncBackend | None]:
         from .faults import FaultyBackend
 
-        return AsyncInMemoryBackend(FaultyBackend(self.store, plan))
+        yield AsyncInMemoryBackend(FaultyBackend(self.store, plan))
