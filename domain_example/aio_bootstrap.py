@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -51,7 +51,33 @@ def _bind(handler: Handler, dependencies: Mapping[str, Any]) -> Handler:
     return functools.update_wrapper(bound, handler)
 
 
-def build_bus(uow: aio.UnitOfWork, **dependencies: Any) -> aio.MessageBus:
+AfterCommand = Callable[[], Awaitable[None]]
+
+
+class Bus(aio.MessageBus):
+    """The async message bus, and after each command, when `after_command` is given, that
+    awaited (e.g. delivering the events the command committed, in local runs)."""
+
+    def __init__(
+        self,
+        uow: aio.UnitOfWork,
+        event_handlers: Mapping[type, Sequence[Handler]] | None = None,
+        command_handlers: Mapping[type, Handler] | None = None,
+        after_command: AfterCommand | None = None,
+    ) -> None:
+        super().__init__(uow, event_handlers, command_handlers)
+        self.after_command = after_command
+
+    async def handle(self, command: Any) -> Any:
+        result = await super().handle(command)
+        if self.after_command is not None:
+            await self.after_command()
+        return result
+
+
+def build_bus(
+    uow: aio.UnitOfWork, *, after_command: AfterCommand | None = None, **dependencies: Any
+) -> Bus:
     """A message bus over `uow` whose handlers get `uow` and `dependencies` by parameter name
     (as `bootstrap.Container.bound_handlers` binds them for the synchronous bus)."""
     available = {"uow": uow, **dependencies}
@@ -61,7 +87,7 @@ def build_bus(uow: aio.UnitOfWork, **dependencies: Any) -> aio.MessageBus:
     events: dict[type, Sequence[Handler]] = {
         event: [_bind(h, available) for h in hs] for event, hs in EVENT_HANDLERS.items()
     }
-    return aio.MessageBus(uow, event_handlers=events, command_handlers=commands)
+    return Bus(uow, events, commands, after_command)
 
 
 def aio_client_config() -> Any:
@@ -94,11 +120,15 @@ class AioContainer(containers.DeclarativeContainer):
     client: providers.Dependency[Any] = providers.Dependency()
     mappings = providers.Singleton(build_mappings, config.table_name)
 
+    # The outbox the units of work write each commit's events to, in the same transaction
+    # (a `p.Outbox`); None: the bus dispatches them in-process only.
+    outbox: providers.Provider[Any] = providers.Object(None)
     unit_of_work: providers.Factory[aio.UnitOfWork] = providers.Factory(
         aio.DynamoDBUnitOfWork,
         client,
         mappings.provided.all,
         cursor_secret=config.cursor_secret,
+        outbox=outbox,
     )
     store: providers.Singleton[InMemoryStore] = providers.Singleton(InMemoryStore)
     in_memory_unit_of_work: providers.Factory[aio.UnitOfWork] = providers.Factory(
@@ -106,6 +136,7 @@ class AioContainer(containers.DeclarativeContainer):
         mappings.provided.all,
         store=store,
         cursor_secret=config.cursor_secret,
+        outbox=outbox,
     )
 
     clock = providers.Object(utc_now)
@@ -113,10 +144,14 @@ class AioContainer(containers.DeclarativeContainer):
     notifier = providers.Singleton(LoggingNotifier)
     retry = providers.Singleton(ConflictRetry, attempts=config.retry_attempts)
 
+    # Awaited after each command (an `AfterCommand`); None: nothing.
+    after_command: providers.Provider[Any] = providers.Object(None)
+
     # A fresh unit of work and bus per call: one per request (task).
-    bus: providers.Factory[aio.MessageBus] = providers.Factory(
+    bus: providers.Factory[Bus] = providers.Factory(
         build_bus,
         unit_of_work,
+        after_command=after_command,
         clock=clock,
         new_id=new_id,
         notifier=notifier,

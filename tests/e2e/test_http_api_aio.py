@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 
 from domain_example.aio_bootstrap import build_aio_container
 from domain_example.config import Settings
@@ -135,3 +136,27 @@ def test_a_command_handled_twice_by_the_async_bus_replays_its_answer() -> None:
     assert first == again and first["status"] == "completed"
     assert account.body["balance"] == "6"
     assert [t["transfer_id"] for t in sent.body["items"]] == [first["transfer_id"]]
+
+
+def test_the_container_awaits_after_command_after_each_command_and_not_after_reads() -> None:
+    """The hook local runs use to deliver a command's events (the synchronous Bus has it too)."""
+    container = build_aio_container(Settings(cursor_secret="test"))
+    use_in_memory(container)
+    calls: list[str] = []
+
+    async def after() -> None:
+        calls.append("after")
+
+    container.after_command.override(providers.Object(after))
+
+    async def scenario() -> None:
+        opened = json.dumps({"account_id": "a1", "owner": "ann", "currency": "EUR"})
+        await aio_api.dispatch(http.Request("POST", "/accounts", body=opened), container)
+        await aio_api.dispatch(http.Request("GET", "/accounts/a1"), container)
+        deposit = json.dumps({"amount": "1"})
+        await aio_api.dispatch(
+            http.Request("POST", "/accounts/a1/deposits", body=deposit), container
+        )
+
+    asyncio.run(scenario())
+    assert calls == ["after", "after"]
