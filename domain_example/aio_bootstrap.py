@@ -17,6 +17,7 @@ providers as in `bootstrap.Container`. Tests swap the storage with
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import inspect
@@ -32,9 +33,10 @@ from persistence.lambda_runtime import client_config
 
 from .adapters.mappings import build_mappings
 from .adapters.notifications import LoggingNotifier
-from .bootstrap import new_transfer_id, utc_now
+from .bootstrap import Container, new_transfer_id, utc_now
 from .config import Settings
 from .service_layer.aio_handlers import COMMAND_HANDLERS, EVENT_HANDLERS
+from .service_layer.delivery import deliver_quietly
 from .service_layer.retrying import ConflictRetry
 
 Handler = Callable[..., Any]
@@ -90,6 +92,18 @@ def build_bus(
     return Bus(uow, events, commands, after_command)
 
 
+def deliver_inline(events: Container) -> AfterCommand | None:
+    """After each command, the synchronous container's relay and consumer (`EventDelivery`)
+    in a worker thread, when its settings deliver events inline (local runs, tests)."""
+    if not events.config.deliver_events_inline():
+        return None
+
+    async def deliver() -> None:
+        await asyncio.to_thread(deliver_quietly, events.delivery())
+
+    return deliver
+
+
 def aio_client_config() -> Any:
     """`persistence.lambda_runtime.client_config()` (pool size by memory, short timeouts,
     standard retries) as an aiobotocore `AioConfig`."""
@@ -120,9 +134,8 @@ class AioContainer(containers.DeclarativeContainer):
     client: providers.Dependency[Any] = providers.Dependency()
     mappings = providers.Singleton(build_mappings, config.table_name)
 
-    # The outbox the units of work write each commit's events to, in the same transaction
-    # (a `p.Outbox`); None: the bus dispatches them in-process only.
-    outbox: providers.Provider[Any] = providers.Object(None)
+    # Every commit writes its events to the outbox, in the same transaction (docs/events.md).
+    outbox = mappings.provided.outbox
     unit_of_work: providers.Factory[aio.UnitOfWork] = providers.Factory(
         aio.DynamoDBUnitOfWork,
         client,

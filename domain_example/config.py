@@ -18,6 +18,13 @@ class Settings:
     region: str = "us-east-1"
     cursor_secret: str | None = None
     retry_attempts: int = 8
+    # Where the relay publishes events and where the statistics consumer reads them. In AWS they
+    # come from infrastructure as code; local runs create them on the moto server (local.py).
+    events_topic_arn: str | None = None
+    statistics_queue_url: str | None = None
+    # Relay and consume after each command in the caller's thread (local runs, tests). In AWS,
+    # False: the relay and the consumer are Lambda functions of their own (docs/events.md).
+    deliver_events_inline: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -28,6 +35,9 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             cursor_secret=env.get("PERSISTENCE_CURSOR_SECRET"),
             retry_attempts=int(env.get("PAYMENTS_RETRY_ATTEMPTS", "8")),
+            events_topic_arn=env.get("PAYMENTS_EVENTS_TOPIC_ARN"),
+            statistics_queue_url=env.get("PAYMENTS_STATISTICS_QUEUE_URL"),
+            deliver_events_inline=env.get("PAYMENTS_DELIVER_EVENTS_INLINE", "") == "1",
         )
 
     def as_config(self) -> dict[str, Any]:

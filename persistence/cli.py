@@ -458,7 +458,97 @@ def register_iam_policy(groups: SubParsers) -> None:
     parser.set_defaults(handler=_cmd_iam_policy)
 
 
-COMMAND_GROUPS: tuple[Callable[[SubParsers], None], ...] = (register_tables, register_iam_policy)
+def load_relay(target: str, client: Any) -> Any:
+    """The relay `MODULE[:ATTR]` names: ATTR (default `relay`) is a callable taking the boto3
+    DynamoDB client and returning an `OutboxRelay` (the module's outbox and publish function)."""
+    from .messaging.outbox import OutboxRelay
+
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(
+            f"cannot import {module_name!r} ({error}); give an importable module, run from the "
+            "directory that holds it or set PYTHONPATH"
+        ) from error
+    factory: Any = module
+    for part in (attr or "relay").split("."):
+        if not hasattr(factory, part):
+            raise UsageError(
+                f"{module_name!r} has no attribute {attr or 'relay'!r}: name a function taking "
+                "the DynamoDB client and returning an OutboxRelay (MODULE:ATTR)"
+            )
+        factory = getattr(factory, part)
+    if not callable(factory):
+        raise UsageError(f"{target} is a {type(factory).__name__}, not a callable")
+    relay = factory(client)
+    if not isinstance(relay, OutboxRelay):
+        raise UsageError(f"{target}(client) returned a {type(relay).__name__}, not an OutboxRelay")
+    return relay
+
+
+def _cmd_relay(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    relay = load_relay(args.target, _client(args))
+    shards = None
+    if args.workers is not None or args.worker is not None:
+        if args.workers is None or args.worker is None:
+            raise UsageError("--worker and --workers go together (e.g. --worker 0 --workers 4)")
+        shards = relay.outbox.shards_for(args.worker, args.workers)
+    if args.limit < 1 or args.idle_wait <= 0 or args.max_wait < args.idle_wait:
+        raise UsageError("--limit must be >= 1 and 0 < --idle-wait <= --max-wait")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()  # the relay finishes the event in hand, then returns
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    logging.getLogger("persistence.outbox").info(
+        "relay_started", extra={"shards": shards if shards is not None else "all"}
+    )
+    total = relay.run(
+        stop, limit=args.limit, shards=shards, idle_wait=args.idle_wait, max_wait=args.max_wait
+    )
+    print(f"relay stopped: {total} events published", file=sys.stderr)
+    return EXIT_OK
+
+
+def register_relay(groups: SubParsers) -> None:
+    help_text = "run an outbox relay until SIGTERM or SIGINT (polls, backs off when idle)"
+    parser = groups.add_parser("relay", help=help_text, description=help_text)
+    parser.add_argument(
+        "target",
+        metavar="MODULE[:ATTR]",
+        help="a callable taking the DynamoDB client and returning an OutboxRelay (ATTR "
+        "defaults to `relay`)",
+    )
+    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (DynamoDB Local, moto)")
+    parser.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        help="AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1)",
+    )
+    parser.add_argument("--worker", type=int, help="this relay's index, with --workers")
+    parser.add_argument("--workers", type=int, help="relays sharing the outbox's shards")
+    parser.add_argument("--limit", type=int, default=100, help="events per run (default: 100)")
+    parser.add_argument(
+        "--idle-wait", type=float, default=0.05, help="first wait when idle, seconds"
+    )
+    parser.add_argument(
+        "--max-wait", type=float, default=5.0, help="longest wait when idle, seconds"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each run")
+    parser.set_defaults(handler=_cmd_relay)
+
+
+COMMAND_GROUPS: tuple[Callable[[SubParsers], None], ...] = (
+    register_tables,
+    register_iam_policy,
+    register_relay,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import limits
 from .errors import ValidationError
+from .fastjson import encoded_length
 
 
 def number_text(value: Any, where: str) -> str:
@@ -271,6 +273,78 @@ def check_item(item: Mapping[str, Mapping[str, Any]], where: str) -> int:
             f"({limits.MAX_ITEM_BYTES} bytes) per item (move large data to S3 or split it)"
         )
     return size
+
+
+def check_put_item(
+    item: Mapping[str, Mapping[str, Any]], where: str, sound: AbstractSet[str] = frozenset()
+) -> tuple[int, bool]:
+    """`check_item` for an item written whole (a Put): the same rules and errors, returned as
+    (size, exact).
+
+    The item's compact UTF-8 JSON is an upper bound of its DynamoDB size: a string counts its
+    UTF-8 bytes and its JSON text holds them all (plus quotes and escapes), a number counts at
+    most half its digits plus one and its JSON text holds every digit, binary counts its bytes and
+    its base64 is longer, and every name, tag and container costs more in JSON than DynamoDB
+    counts for it. When a fast encoder (orjson) gives that bound in C and it is within 400 KB,
+    the per-value sizes are not computed: (bound, False). The structural rules (a type tag per
+    value, no empty map key, at most 32 levels) are still checked on every map and list. Without
+    the fast encoder, over the bound, or when the encoder refuses the item (text with no UTF-8
+    encoding, a value that is no wire value), this is `check_item`: (exact size, True).
+
+    `sound` names attributes sound by construction (`Mapping.sound_attributes`: built by the
+    library's own converters from declared types that cannot nest 32 levels nor hold a map
+    key): the structural rules hold for them without a look.
+    """
+    bound = encoded_length(item)
+    if bound is None or bound > limits.MAX_ITEM_BYTES:
+        return check_item(item, where), True
+    rest = item.keys() - sound
+    if not rest:
+        return bound, False
+    name = ""
+    try:
+        # In the item's order (a set's is arbitrary): the first error is check_item's.
+        for name in item if len(rest) > 1 else rest:
+            if name not in rest:
+                continue
+            value = item[name]
+            if "S" not in value and "N" not in value:  # as check_item and _measure decide
+                _check_value(value, 1, where)
+    except ValidationError as exc:
+        raise ValidationError(str(exc).replace(where, f"{where}.{name}", 1)) from None
+    return bound, False
+
+
+def _check_value(value: Mapping[str, Any], depth: int, where: str) -> None:
+    """The rules `_measure` applies to a value at `depth`, without its sizes: the same checks in
+    the same order, so the same first error."""
+    for tag, inner in value.items():
+        if tag == "M" or tag == "L":
+            if not inner:
+                return
+            if depth >= limits.MAX_NESTING_DEPTH:
+                raise ValidationError(
+                    f"{where}: nested {depth + 1} levels deep; DynamoDB allows "
+                    f"{limits.MAX_NESTING_DEPTH}"
+                )
+            if tag == "M":
+                if "" in inner:
+                    raise ValidationError(
+                        f"{where}: a map key is empty; DynamoDB attribute names, map keys "
+                        "included, are at least one character long"
+                    )
+                inner = inner.values()
+            for member in inner:
+                if "S" not in member and "N" not in member:
+                    _check_value(member, depth + 1, where)
+            return
+        if tag in _SCALAR_TAGS:
+            return
+        raise ValidationError(f"{where}: unknown attribute value type {tag!r}")
+    raise ValidationError(f"{where}: an attribute value needs a type")
+
+
+_SCALAR_TAGS = frozenset({"BOOL", "NULL", "B", "SS", "NS", "BS"})
 
 
 def check_item_size(item: Mapping[str, Mapping[str, Any]], where: str) -> int:

@@ -5,6 +5,8 @@
     Transfer        TRANSFER#{transfer_id} TRANSFER                                     see below
     OwnerStats      OWNER#{owner}          STATS
     Idempotency     IDEMPOTENCY#{key}      IDEMPOTENCY         (expires by TTL)
+    ProcessedEvent  PROCESSED#{consumer}#{event_id}  PROCESSED (expires by TTL)
+    OutboxRecord    the outbox's own keys (docs/events.md)
 
 A transfer appears twice in the "by time" indexes: under its source account in `transfers_out`
 and under its destination in `transfers_in`, both sorted by `TRANSFER#{created_at}`, so an
@@ -18,7 +20,15 @@ from typing import Any
 
 import persistence as p
 
-from ..domain.model import STAT_COUNTERS, Account, IdempotencyRecord, OwnerStats, Transfer
+from ..domain.events import ALL_EVENTS
+from ..domain.model import (
+    STAT_COUNTERS,
+    Account,
+    IdempotencyRecord,
+    OwnerStats,
+    ProcessedEvent,
+    Transfer,
+)
 
 DEFAULT_TABLE_NAME = "payments"
 
@@ -34,10 +44,13 @@ class PaymentsMappings:
     transfers: p.Mapping[Transfer]
     idempotency: p.Mapping[IdempotencyRecord]
     stats: p.Mapping[OwnerStats]
+    processed: p.Mapping[ProcessedEvent]
+    # Every commit writes the events it raised here, in its own transaction (docs/events.md).
+    outbox: p.Outbox
 
     @property
     def all(self) -> list[p.Mapping[Any]]:
-        return [self.accounts, self.transfers, self.idempotency, self.stats]
+        return [self.accounts, self.transfers, self.idempotency, self.stats, self.processed]
 
 
 def build_mappings(table_name: str = DEFAULT_TABLE_NAME) -> PaymentsMappings:
@@ -87,7 +100,18 @@ def build_mappings(table_name: str = DEFAULT_TABLE_NAME) -> PaymentsMappings:
         counters=STAT_COUNTERS,
         events=None,
     )
-    return PaymentsMappings(table, accounts, transfers, idempotency, stats)
+    processed = p.Mapping(
+        ProcessedEvent,
+        table,
+        key=p.Key(pk="PROCESSED#{consumer}#{event_id}", sk="PROCESSED"),
+        ttl="expires_at",
+        events=None,
+    )
+    # Built with the table, before anything creates or exports it: whatever the outbox needs on
+    # the table (an index, a TTL) it declares there, and table creation, the CloudFormation
+    # export and the IAM policy then include it.
+    outbox = p.Outbox(table, event_types=ALL_EVENTS, shards=16)
+    return PaymentsMappings(table, accounts, transfers, idempotency, stats, processed, outbox)
 
 
 # The default stage's schema at module level, for the command line and infrastructure as code:

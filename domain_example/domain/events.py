@@ -1,9 +1,20 @@
-"""Domain events: facts that happened, raised by aggregates and handled after the commit."""
+"""Domain events: facts that happened, raised by aggregates and handled after the commit.
+
+Each event carries an `event_id` made when it is raised. The outbox stores it with the event, so
+every delivery of one event (a relay may publish it twice: delivery is at least once) carries the
+same id, and a consumer recognises a message it has already applied. It takes no part in
+equality: two deposits of the same amount are equal facts, told apart only by their ids.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -11,6 +22,7 @@ class AccountOpened:
     account_id: str
     owner: str
     currency: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,7 @@ class MoneyDeposited:
     owner: str
     amount: Decimal
     currency: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,7 @@ class MoneyWithdrawn:
     owner: str
     amount: Decimal
     currency: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,7 @@ class TransferCompleted:
     to_owner: str
     amount: Decimal
     currency: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
 
 
 @dataclass(frozen=True)
@@ -48,15 +63,29 @@ class TransferRejected:
     from_owner: str
     amount: Decimal
     reason: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
 
 
 @dataclass(frozen=True)
 class AccountFrozen:
     account_id: str
     owner: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
 
 
 @dataclass(frozen=True)
 class AccountClosed:
     account_id: str
     owner: str
+    event_id: str = field(default_factory=new_event_id, compare=False)
+
+
+ALL_EVENTS: tuple[type, ...] = (
+    AccountOpened,
+    MoneyDeposited,
+    MoneyWithdrawn,
+    TransferCompleted,
+    TransferRejected,
+    AccountFrozen,
+    AccountClosed,
+)

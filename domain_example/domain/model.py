@@ -357,3 +357,24 @@ STAT_COUNTERS = (
     "transfers_received",
     "transfers_rejected",
 )
+
+
+@dataclass
+class ProcessedEvent:
+    """An event a consumer has applied, written in the same transaction as what it changed.
+
+    It is added with `attribute_not_exists`, so a second delivery of the same event cannot
+    commit: at-least-once delivery, applied exactly once. It expires after the window in which
+    the event could still be redelivered (`PROCESSED_EVENT_WINDOW`).
+    """
+
+    consumer: str
+    event_id: str
+    event_type: str
+    processed_at: datetime
+    expires_at: datetime
+
+
+# Longer than anything that redelivers a message: an SQS queue keeps one 14 days at most, and the
+# outbox keeps a published record 7 days (a replay from it is older than neither).
+PROCESSED_EVENT_WINDOW = timedelta(days=15)

@@ -14,7 +14,9 @@ A payments service built on persistence.
 Without a command, runs the demo: accounts, deposits, concurrent transfers with retried
 conflicts, a rejected overdraft, an idempotent retry, a query on each index and event-driven
 statistics, then prints a summary. DynamoDB is an embedded moto server on 127.0.0.1 unless
---endpoint-url (or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL) names another endpoint.
+--endpoint-url (or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL) names another endpoint. Events
+go through the outbox to an SNS topic and SQS queue on the same endpoint (in memory if it serves
+neither, like DynamoDB Local).
 """
 
 

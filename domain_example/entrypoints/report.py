@@ -31,6 +31,16 @@ def as_json(summary: Summary) -> dict[str, Any]:
         "event_handler_failures": summary.event_handler_failures,
         "notifications": summary.notifications,
         "requests": summary.requests,
+        "events": {
+            "committed": summary.events_committed,
+            "pending": summary.events_pending,
+            "relayed": summary.events_relayed,
+            "published": summary.events_published,
+            "consumed": summary.events_consumed,
+            "duplicates_absorbed": summary.duplicates_absorbed,
+            "consumer_failures": summary.consumer_failures,
+            "agree": summary.events_agree,
+        },
     }
 
 
@@ -70,7 +80,7 @@ def print_text(summary: Summary, out: TextIO) -> None:
     hidden = "yes" if summary.closed_account_hidden else "NO"
     line(f"  closed account hidden from reads (soft delete): {hidden}")
     line()
-    line("== Statistics (kept by event handlers with counters)")
+    line("== Statistics (kept from the events queue by an idempotent consumer)")
     for owner, stats in summary.stats.items():
         line(
             f"  {owner:<6} accounts {stats['accounts_opened']} opened/"
@@ -79,8 +89,20 @@ def print_text(summary: Summary, out: TextIO) -> None:
             f"received {stats['transfers_received']}, rejected {stats['transfers_rejected']}"
         )
     line(
-        f"  events handled: {summary.events_handled}, handler failures: "
-        f"{summary.event_handler_failures}, notifications: {summary.notifications}"
+        f"  in-process event handlers: {summary.events_handled} ran, "
+        f"{summary.event_handler_failures} failed; notifications: {summary.notifications}"
+    )
+    line()
+    line("== Events (outbox -> relay -> SNS topic -> SQS queue -> statistics consumer)")
+    agree = "yes" if summary.events_agree else "NO"
+    line(
+        f"  committed {summary.events_committed}, relayed {summary.events_relayed}, "
+        f"consumed {summary.events_consumed}: agree: {agree}"
+    )
+    line(
+        f"  published {summary.events_published} times (at least once), "
+        f"duplicates absorbed {summary.duplicates_absorbed}, "
+        f"still pending {summary.events_pending}, consumer failures {summary.consumer_failures}"
     )
     line()
     line("== DynamoDB requests per operation")

@@ -12,15 +12,14 @@ notifier logs) and are shared as they are: the async bus calls a plain function 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import persistence as p
 from persistence import aio
 
-from ..domain import commands, events, model
+from ..domain import commands, model
 from ..domain.errors import AccountAlreadyExists, AccountNotFound
-from ..domain.model import Account, OwnerStats, Transfer, TransferStatus
+from ..domain.model import Account, Transfer, TransferStatus
 from . import handlers, idempotency, to_json
 from .handlers import Clock, IdFactory
 from .retrying import ConflictRetry
@@ -148,69 +147,6 @@ async def close_account(
 # ---------------------------------------------------------------------------- events
 
 
-async def bump_stats(
-    uow: aio.UnitOfWork, retry: ConflictRetry, owner: str, **deltas: int | Decimal
-) -> None:
-    """`handlers.bump_stats`, awaited: ADDs without a version check, the item created on
-    first use (NotFound), the increment tried again if a concurrent handler created it."""
-
-    async def increment() -> None:
-        async with uow:
-            for name, delta in deltas.items():
-                uow.increment(OwnerStats, {"owner": owner}, name, delta)
-            await uow.commit()
-
-    async def create() -> None:
-        async with uow:
-            uow.repository(OwnerStats).add(OwnerStats(owner, **deltas))  # type: ignore[arg-type]
-            await uow.commit()
-
-    try:
-        await retry.run_async(increment)
-    except p.NotFound:
-        try:
-            await create()
-        except p.AlreadyExists:
-            await retry.run_async(increment)
-
-
-async def count_opened(
-    event: events.AccountOpened, uow: aio.UnitOfWork, retry: ConflictRetry
-) -> None:
-    await bump_stats(uow, retry, event.owner, accounts_opened=1)
-
-
-async def count_deposit(
-    event: events.MoneyDeposited, uow: aio.UnitOfWork, retry: ConflictRetry
-) -> None:
-    await bump_stats(uow, retry, event.owner, deposits=1, deposited=event.amount)
-
-
-async def count_withdrawal(
-    event: events.MoneyWithdrawn, uow: aio.UnitOfWork, retry: ConflictRetry
-) -> None:
-    await bump_stats(uow, retry, event.owner, withdrawals=1)
-
-
-async def count_transfer(
-    event: events.TransferCompleted, uow: aio.UnitOfWork, retry: ConflictRetry
-) -> None:
-    await bump_stats(uow, retry, event.from_owner, transfers_sent=1, amount_sent=event.amount)
-    await bump_stats(uow, retry, event.to_owner, transfers_received=1)
-
-
-async def count_rejection(
-    event: events.TransferRejected, uow: aio.UnitOfWork, retry: ConflictRetry
-) -> None:
-    await bump_stats(uow, retry, event.from_owner, transfers_rejected=1)
-
-
-async def count_closed(
-    event: events.AccountClosed, uow: aio.UnitOfWork, retry: ConflictRetry
-) -> None:
-    await bump_stats(uow, retry, event.owner, accounts_closed=1)
-
-
 # ---------------------------------------------------------------------------- which serves what
 # handlers.py's tables, each handler that does I/O replaced by its async twin (by name), the
 # others shared: one place says which handler serves which message.
@@ -224,12 +160,6 @@ _TWINS: dict[str, Callable[..., Any]] = {
         transfer_money,
         freeze_account,
         close_account,
-        count_opened,
-        count_deposit,
-        count_withdrawal,
-        count_transfer,
-        count_rejection,
-        count_closed,
     )
 }
 

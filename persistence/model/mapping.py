@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
@@ -538,6 +539,14 @@ class Mapping(Generic[T]):
         return {attr: from_wire(v) for attr, v in key.items()}
 
     # ------------------------------------------------------------------ items
+
+    @functools.cached_property
+    def sound_attributes(self) -> frozenset[str]:
+        """The attributes of `to_item`'s items that are sound by construction: the sound fields
+        (`ClassConverter.sound_fields`), the derived keys and type attribute (strings, numbers or
+        bytes) and the TTL (a number). `validation.check_put_item` walks only the others."""
+        ttl = {self.ttl} if self.ttl else set()
+        return self.converter.sound_fields | self.derived_attributes | ttl
 
     def to_item(self, aggregate: Any) -> Item:
         """The item DynamoDB stores for `aggregate`, in wire format: every field (None fields

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 from .. import limits, numbers
-from ..backends.actions import Action, Put
+from ..backends.actions import Action
 from ..backends.base import Backend, Cancelled, Registrar
 from ..errors import TransactionTooLarge, UnitOfWorkStateError, ValidationError
 from ..model.mapping import Mapping
@@ -36,9 +36,14 @@ from ..query.spec_types import validate_against
 from ..query.specification import Spec
 from ..runtime.retry import DEFAULT_RETRY_POLICY, RetryPolicy, error_code
 from ..runtime.steps import Call, Steps, run_sync
-from ..validation import item_size
 from ..write.cancellation import check_unique_items, error_for
-from .commit_planner import PendingCheck, PendingIncrement, PlannedWrite, plan_commit
+from .commit_planner import (
+    PendingCheck,
+    PendingIncrement,
+    PlannedWrite,
+    plan_commit,
+    transaction_size,
+)
 from .identity_map import Identity, IdentityMap, identity_of
 
 T = TypeVar("T")
@@ -240,10 +245,7 @@ class UnitOfWorkCore:
                 f"{limits.MAX_TRANSACT_ACTIONS}: split the work into several units of work"
             )
         check_unique_items(actions)
-        total = sum(
-            p.size or (item_size(p.action.item) if isinstance(p.action, Put) else 0)
-            for p in planned
-        )
+        total = transaction_size(planned)
         if total > limits.MAX_TRANSACT_BYTES:
             raise TransactionTooLarge(
                 f"this commit writes {total} bytes; a transaction takes at most "
@@ -291,7 +293,10 @@ class UnitOfWorkCore:
                 object.__setattr__(p.entry.aggregate, name, value)
             if p.entry.state == "removed":
                 continue
-            p.entry.snapshot = p.new_snapshot
+            if p.new_snapshot is None:
+                p.entry.snapshot = None
+            else:
+                p.entry.committed(p.new_snapshot)
             p.entry.state = "clean"
         self._events.extend(self._identity.settle())
         self._increments.clear()

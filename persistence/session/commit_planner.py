@@ -10,6 +10,7 @@ error raised while planning leaves the unit of work exactly as it was.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .. import limits
 from ..backends.actions import (
     Action,
     AddValue,
@@ -32,6 +34,8 @@ from ..errors import ValidationError
 from ..model.mapping import Mapping
 from ..model.marshal import Item, Wire
 from ..query.specification import NotExists, Spec, all_of, attr
+from ..records import frozen
+from ..validation import check_put_item, item_size
 from ..write.diff import check_key_unchanged, counter_sum, diff, like, plain_number, wire_int
 from ..write.stamps import check_item_of, deleted_marker, item_with, new_item_assign, timestamp
 from .identity_map import Entry, Identity, IdentityMap, identity_of
@@ -55,7 +59,7 @@ class PendingCheck:
     spec: Spec
 
 
-@dataclass(frozen=True)
+@frozen
 class PlannedWrite:
     """An action, and what to do to its aggregate once the commit succeeded.
 
@@ -65,6 +69,8 @@ class PlannedWrite:
         new_snapshot: the aggregate's snapshot after the commit.
         assign: fields to set on the aggregate after the commit (stamps, version, counters).
         size: bytes of the item written, counted once toward the transaction's limit.
+        size_exact: whether `size` is the exact size (else an upper bound of it, see
+            `validation.check_put_item`).
     """
 
     action: Action
@@ -72,6 +78,26 @@ class PlannedWrite:
     new_snapshot: Item | None = None
     assign: MappingABC[str, Any] = field(default_factory=dict)
     size: int = 0
+    size_exact: bool = True
+
+    def __init__(
+        self,
+        action: Action,
+        entry: Entry | None = None,
+        new_snapshot: Item | None = None,
+        assign: MappingABC[str, Any] | None = None,
+        size: int = 0,
+        size_exact: bool = True,
+    ) -> None:
+        # @frozen rather than @dataclass(frozen=True): one per action of every commit, and the
+        # generated frozen __init__ costs a call per field.
+        set_ = object.__setattr__
+        set_(self, "action", action)
+        set_(self, "entry", entry)
+        set_(self, "new_snapshot", new_snapshot)
+        set_(self, "assign", {} if assign is None else assign)
+        set_(self, "size", size)
+        set_(self, "size_exact", size_exact)
 
 
 def plan_commit(
@@ -79,15 +105,16 @@ def plan_commit(
     increments: MappingABC[Identity, PendingIncrement],
     checks: Sequence[PendingCheck],
     extra: Iterable[Action],
-    outbox_actions: Callable[[list[Any], datetime], Iterable[Action]] | None,
+    outbox_actions: Callable[..., Iterable[Action]] | None,
     now: datetime,
 ) -> list[PlannedWrite]:
     """Every write of a commit, in the order sent: the tracked aggregates' writes (in tracking
     order), increments of items not otherwise written, checks of items not otherwise written,
     the prepared actions, then the outbox's records of the aggregates' pending events.
 
-    `outbox_actions` is the outbox's `actions(events, now)` (None without an outbox). Nothing
-    given is changed.
+    `outbox_actions` is the outbox's `actions(events, now, sources)` (None without an outbox):
+    `sources[i]` is (table name, wire key) of the aggregate that raised `events[i]`, whose
+    outbox shard it decides. Nothing given is changed.
 
     Raises:
         ValidationError: an increment and a hard delete of the same item, a changed key, an
@@ -107,8 +134,15 @@ def plan_commit(
         writes[ident] = with_check(writes.get(ident), check)
     out = [*writes.values(), *(PlannedWrite(a) for a in extra)]
     if outbox_actions is not None:
-        events = [e for entry in identity_map for e in entry.pending_events()]
-        out.extend(PlannedWrite(a) for a in outbox_actions(events, now))
+        events: list[Any] = []
+        sources: list[tuple[str, dict[str, Wire]]] = []
+        for entry in identity_map:
+            raised = entry.pending_events()
+            if raised:
+                source = (entry.mapping.table.name, entry.key)
+                events.extend(raised)
+                sources.extend(source for _ in raised)
+        out.extend(PlannedWrite(a) for a in outbox_actions(events, now, sources))
     return out
 
 
@@ -124,9 +158,10 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
         stamps = new_item_assign(mapping, aggregate, now)
         item = item_with(mapping, aggregate, stamps)
         meaning = Meaning(mapping.name, meaning_key, "add")
-        absent = NotExists((mapping.table.partition_key,))
-        size = check_item_of(mapping, item)
-        return PlannedWrite(Put(table, item, absent, meaning, entry.key), entry, item, stamps, size)
+        absent = _absent(mapping.table.partition_key)
+        size, exact = check_put_item(item, mapping.name, mapping.sound_attributes)
+        put = Put(table, item, absent, meaning, entry.key)
+        return PlannedWrite(put, entry, item, stamps, size, exact)
 
     version = mapping.version
     if entry.state == "removed" and not mapping.soft_delete:
@@ -170,6 +205,27 @@ def plan_entry(entry: Entry, now: datetime) -> PlannedWrite | None:
     size = check_item_of(mapping, item)
     action = Update(table, entry.key, [*clauses, *counter_clauses], condition, meaning)
     return PlannedWrite(action, entry, item, assign, size)
+
+
+@functools.cache
+def _absent(partition_key: str) -> NotExists:
+    """attribute_not_exists(pk): immutable, so one per attribute name serves every new item."""
+    return NotExists((partition_key,))
+
+
+def transaction_size(planned: Sequence[PlannedWrite]) -> int:
+    """Bytes the planned writes count toward the transaction's limit: exact whenever it matters
+    (an upper bound only while even the bound is within the limit)."""
+    total = sum(_size(p, exact=False) for p in planned)
+    if total > limits.MAX_TRANSACT_BYTES:
+        total = sum(_size(p, exact=True) for p in planned)
+    return total
+
+
+def _size(p: PlannedWrite, *, exact: bool) -> int:
+    if isinstance(p.action, Put) and (not p.size or (exact and not p.size_exact)):
+        return item_size(p.action.item)
+    return p.size
 
 
 def loaded_version_of(mapping: Mapping[Any], snapshot: Item) -> tuple[int | None, Spec | None]:

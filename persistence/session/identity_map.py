@@ -31,6 +31,10 @@ def identity_of(mapping: Mapping[Any], key: MappingABC[str, Wire]) -> Identity:
     return (mapping.aggregate, *[part for attribute in key_id(key) for part in attribute])
 
 
+# The shape of an entry whose snapshot is a committed item not packed yet (Entry.committed).
+_UNPACKED: Any = object()
+
+
 class Entry:
     """One aggregate the unit of work tracks: the object, the wire item it was loaded from
     (`snapshot`; None for a new aggregate), its state and its wire key.
@@ -67,6 +71,8 @@ class Entry:
     @property
     def snapshot(self) -> Item | None:
         """The wire item the aggregate was loaded from (None for a new aggregate)."""
+        if self._shape is _UNPACKED:
+            self._pack_committed()
         return None if self._packed is None else unpack(self._shape, self._packed)
 
     @snapshot.setter
@@ -78,9 +84,25 @@ class Entry:
         else:
             self._shape, self._packed = pack(item)
 
+    def committed(self, item: Item) -> None:
+        """`item` (just written) becomes the snapshot, packed only when first read.
+
+        Most units of work end right after their commit: packing every written item there would
+        be pure cost (a tenth of a 100-action commit). Until then the entry holds the item the
+        commit built, which nothing else changes, and the first read packs it, so `snapshot`
+        and `loaded_as` see exactly what an immediate pack would have given."""
+        self._shape, self._packed = _UNPACKED, item
+
+    def _pack_committed(self) -> None:
+        item = self._packed
+        assert isinstance(item, dict)
+        self._shape, self._packed = pack(item)
+
     def loaded_as(self, item: Item) -> bool:
         """Whether `item` is, attribute for attribute, equal to the snapshot (False for a new
         aggregate): nothing to write. Cheaper than reading `snapshot`."""
+        if self._shape is _UNPACKED:
+            self._pack_committed()
         return self._packed is not None and same(self._shape, self._packed, item)
 
     def __repr__(self) -> str:

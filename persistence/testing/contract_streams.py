@@ -16,6 +16,7 @@ from typing import Any
 from ..model.keys import Key
 from ..model.mapping import Mapping, Table
 from .harness import Harness, MemoryHarness
+from .harness_aio import AsyncMemoryHarness
 
 
 @dataclass
@@ -53,7 +54,7 @@ class StreamsContract:
         table = Table("contract_streams", partition_key="pk", sort_key="sk")
         ledgers = Mapping(Ledger, table, key=Key(pk="LEDGER#{ledger_id}", sk="LEDGER"))
         outbox = Outbox(table, event_types=[Recorded])
-        if isinstance(harness, MemoryHarness):
+        if isinstance(harness, MemoryHarness | AsyncMemoryHarness):
             from ..backends.memory.stream import MemoryStreamsClient
 
             harness.store.register(table)

@@ -84,10 +84,22 @@ def test_the_demo_statistics_come_from_event_handlers(summary: dict[str, Any]) -
     stats = summary["stats"]
     sent = sum(s["transfers_sent"] for s in stats.values())
     received = sum(s["transfers_received"] for s in stats.values())
-    # Every completed EUR transfer was counted once on each side, by the event handlers.
+    # Every completed EUR transfer was counted once on each side, by the statistics consumer.
     assert sent == received == summary["transfers"]["completed"] + 1  # + the idempotent one
     assert summary["event_handler_failures"] == 0
     assert summary["events_handled"] > 0 and summary["notifications"] > 0
+
+
+def test_the_demo_s_events_are_committed_relayed_and_consumed_alike(
+    summary: dict[str, Any],
+) -> None:
+    events = summary["events"]
+    assert events["agree"] is True
+    assert events["committed"] == events["relayed"] == events["consumed"] > 0
+    assert (events["pending"], events["consumer_failures"]) == (0, 0)
+    # Its relay that dies between publishing and marking: published twice, applied once.
+    assert events["published"] == events["committed"] + 1
+    assert events["duplicates_absorbed"] == 1
 
 
 def test_the_demo_counts_requests_per_operation(summary: dict[str, Any]) -> None:
@@ -101,6 +113,7 @@ def test_the_readable_summary_and_help() -> None:
     done = run("--threads", "2", "--transfers", "3")
     assert done.returncode == 0, done.stderr
     assert "money conserved: yes" in done.stdout
+    assert "agree: yes" in done.stdout
     assert "conflicts retried:" in done.stdout
     assert "Traceback" not in done.stderr
     usage = run("--help")

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from domain_example.aio_bootstrap import build_aio_container, connected
+from domain_example.aio_bootstrap import (
+    AioContainer,
+    build_aio_container,
+    connected,
+    deliver_inline,
+)
+from domain_example.bootstrap import build_container, use_in_memory_messaging
 from domain_example.config import Settings
 from domain_example.domain import commands
 from domain_example.entrypoints import aio_api, aio_web
@@ -34,12 +40,23 @@ def served(request: pytest.FixtureRequest, moto: MotoServer) -> Iterator[Served]
         moto.reset()
         app = aio_web.create_app(local_aio_container(moto.endpoint_url), body_timeout=BODY_TIMEOUT)
     else:
-        container = build_aio_container(Settings(cursor_secret="test"))
-        use_in_memory(container)
-        app = aio_web.create_app(container, body_timeout=BODY_TIMEOUT, dynamodb=False)
+        app = aio_web.create_app(memory_app(), body_timeout=BODY_TIMEOUT, dynamodb=False)
     server = make_server(app, head_timeout=HEAD_TIMEOUT, keep_alive=1, lifespan=True)
     with Served(server, listen("127.0.0.1", 0)) as running:
         yield running
+
+
+def memory_app() -> AioContainer:
+    """The async container in memory, its events delivered after each command by a synchronous
+    container's relay and consumer over the same store (in-memory topic and queue)."""
+    events = build_container(Settings(cursor_secret="test", deliver_events_inline=True))
+    store = use_in_memory(events.persistence)
+    use_in_memory_messaging(events)
+    container = build_aio_container(Settings(cursor_secret="test"))
+    use_in_memory(container)
+    container.store.override(providers.Object(store))
+    container.after_command.override(providers.Object(deliver_inline(events)))
+    return container
 
 
 # Every case of the synchronous API's tests that is served over HTTP (it takes `api` or
@@ -95,8 +112,8 @@ def test_concurrent_requests_on_one_loop_each_get_their_own_unit_of_work(
     maps). The tasks interleave at every await: in runs of this test, 80 to 200 deposits lost a
     version race and were retried as a whole."""
     if storage == "memory":
-        container = build_aio_container(Settings(cursor_secret="test", retry_attempts=64))
-        use_in_memory(container)
+        container = memory_app()
+        container.config.retry_attempts.from_value(64)
         connection: Any = contextlib.nullcontext(container)
     else:
         moto: MotoServer = request.getfixturevalue("moto")

@@ -28,6 +28,7 @@ from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.contract_rules import RulesContract
 from persistence.testing.contract_spec_types import SpecTypesContract
 from persistence.testing.contract_specs import SpecOperandsContract
+from persistence.testing.contract_streams import StreamsContract
 from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness import Harness, record_requests
@@ -61,6 +62,7 @@ class TestAsyncDynamoDBBackend(
     SpecOperandsContract,
     TextContract,
     SpecTypesContract,
+    StreamsContract,
     DifferentialContract,
     RulesContract,
     CommitContract,

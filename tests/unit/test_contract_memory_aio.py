@@ -26,6 +26,7 @@ from persistence.testing.contract_numbers import NumbersContract
 from persistence.testing.contract_rules import RulesContract
 from persistence.testing.contract_spec_types import SpecTypesContract
 from persistence.testing.contract_specs import SpecOperandsContract
+from persistence.testing.contract_streams import StreamsContract
 from persistence.testing.contract_text import TextContract
 from persistence.testing.contract_updates import UpdateSemanticsContract
 from persistence.testing.harness_aio import AsyncMemoryHarness
@@ -49,6 +50,7 @@ class TestAsyncInMemoryBackend(
     SpecOperandsContract,
     TextContract,
     SpecTypesContract,
+    StreamsContract,
     DifferentialContract,
     RulesContract,
     CommitContract,

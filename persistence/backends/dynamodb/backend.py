@@ -34,6 +34,9 @@ from .requests import (
     write_request,
     write_result,
 )
+from .transport import Transport
+
+_METHODS = {"GetItem": "get_item", "TransactWriteItems": "transact_write_items"}
 
 
 class DynamoDBBackend:
@@ -60,6 +63,15 @@ class DynamoDBBackend:
         # Requests made inside `fastpath.ours()` skip botocore's per-attribute parsing and
         # serialisation; other users of the same client are unaffected (see fastpath.py).
         self.fast_path = fast_path and fastpath.install(client)
+        # GetItem and TransactWriteItems skip botocore's per-call validation and serialisation
+        # when the fast path is on (transport.py, adr/0018); None for a client it cannot serve.
+        self._transport = Transport.of(client) if self.fast_path else None
+
+    def _send(self, operation: str, params: dict[str, Any]) -> Any:
+        transport = self._transport if self.fast_path else None
+        if transport is None:
+            return getattr(self.client, _METHODS[operation])(**params)
+        return transport.call(operation, params)
 
     def register(self, table: Any) -> None:
         """Remember the key attributes (no request: tables are never described on the hot
@@ -72,7 +84,7 @@ class DynamoDBBackend:
         """GetItem: the stored item under `key`, or None."""
         request = get_item_request(table, key, consistent)
         with refusals(), fastpath.ours(self.fast_path):
-            response = self.client.get_item(**request)
+            response = self._send("GetItem", request)
         return get_item_result(response)
 
     def batch_get(
@@ -126,7 +138,7 @@ class DynamoDBBackend:
             return
         request = transact_request(actions, token)
         with transaction_errors(actions), fastpath.ours(self.fast_path):
-            self.client.transact_write_items(**request)
+            self._send("TransactWriteItems", request)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
         """One PutItem, UpdateItem or DeleteItem; a failed condition raises

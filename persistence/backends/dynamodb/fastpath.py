@@ -10,7 +10,8 @@ that reaches the caller is equal to what botocore would have built.
 
 Writing: validating and serialising a 100-action TransactWriteItems walks every attribute value
 against the model too (~10x `json.dumps` of the same body). For the library's own transactions the
-body is serialised with `json.dumps` up front (bytes as base64, as botocore sends them); botocore
+body is serialised up front (`fastjson.request_body`: orjson when installed, else `json.dumps`;
+bytes as base64, as botocore sends them); botocore
 validates and serialises a placeholder holding one action per table (so endpoint rules still see
 every table name), and the body is swapped in before signing. The library validates what DynamoDB
 would refuse itself (validation.py), before any request.
@@ -30,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+from ... import fastjson
 
 _OURS: ContextVar[bool] = ContextVar("persistence_fastpath", default=False)
 
@@ -142,12 +145,6 @@ def _decode_value(value: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------- writing
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"{type(value).__name__} is not part of a DynamoDB request")
-
-
 def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     if not _OURS.get():
         return
@@ -155,11 +152,7 @@ def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_
     if not isinstance(actions, list) or len(actions) < 2:
         return
     try:
-        # The params are trees the library built itself (no cycles), so the encoder's cycle
-        # bookkeeping (a dict entry per container) is pure cost.
-        body = json.dumps(
-            params, separators=(",", ":"), default=_json_default, check_circular=False
-        )
+        body = fastjson.request_body(params)
     except (TypeError, ValueError, RecursionError):
         return  # something only botocore knows how to send: let it do the whole job
     placeholder: dict[str, Any] = {}
@@ -170,7 +163,7 @@ def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_
         except (AttributeError, KeyError, TypeError, ValueError):
             return
         placeholder.setdefault(table, action)
-    context[_BODY] = body.encode("utf-8")
+    context[_BODY] = body
     params["TransactItems"] = list(placeholder.values())
 
 

@@ -15,14 +15,17 @@ in `linecache` (as cattrs does), so tracebacks show the generated lines.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import linecache
 import typing
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ... import limits
 from ...errors import ValidationError
 from ...records import frozen
 from .converters import Registry, TypeConverter, element_to, unwrap_optional
@@ -103,6 +106,44 @@ def _inline_kind(tp: Any, reg: Registry) -> tuple[str, Any]:
     return "", None
 
 
+# Declared types whose converters only ever produce one scalar wire value (or raise).
+_SCALAR_TYPES = (str, bool, int, float, Decimal, datetime, date, bytes, bytearray, uuid.UUID)
+
+
+def sound_depth(tp: Any, reg: Registry, seen: frozenset[type] = frozenset()) -> int | None:
+    """How many maps and lists deep the wire value of a value declared `tp` goes, when its
+    converters can only produce a sound one (every value one of DynamoDB's type tags, every map
+    key a field name, so never empty) or raise; None when that is not known by construction: Any,
+    a union, a dict (its keys are data), a tuple, an enum, a custom converter, a recursive class.
+
+    `validation.check_put_item` skips the structural walk of such attributes (adr/0019)."""
+    tp, _ = unwrap_optional(tp)
+    if isinstance(tp, type) and reg.find_custom(tp) is not None:
+        return None
+    if any(tp is t for t in _SCALAR_TYPES):
+        return 0
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (set, frozenset):
+        return 0  # SS, NS or BS, or no attribute for an empty set
+    if origin is list and len(args) == 1:
+        inner = sound_depth(args[0], reg, seen)
+        return None if inner is None else inner + 1
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type) and tp not in seen:
+        depth = 0
+        try:
+            hints = typing.get_type_hints(tp)
+        except Exception:  # an unresolvable annotation: its converter will say so
+            return None
+        for f in dataclasses.fields(tp):  # all of them: an excluded one only costs a walk
+            inner = sound_depth(hints.get(f.name, Any), reg, seen | {tp})
+            if inner is None:
+                return None
+            depth = max(depth, inner)
+        return depth + 1
+    return None
+
+
 def _to_expr(tp: Any, x: str, gen: _Gen) -> str:
     """An expression turning the (non-None) value named `x` into a wire value, never None."""
     conv = gen.reg.converter_for(tp)
@@ -143,8 +184,36 @@ def _to_expr(tp: Any, x: str, gen: _Gen) -> str:
     if kind == "class":
         cls = gen.name("k", arg)
         fn = _nested(arg, gen, "to")
-        return f"({{'M': {fn}({x})}} if type({x}) is {cls} else {slow}({x}))"
+        general = f"({{'M': {fn}({x})}} if type({x}) is {cls} else {slow}({x}))"
+        return _inline_leaf(arg, x, cls, general, gen) or general
     return f"{slow}({x})"
+
+
+_LEAF_KINDS = frozenset({"str", "bool", "int", "Decimal", "time"})
+
+
+def _inline_leaf(cls: type, x: str, k: str, general: str, gen: _Gen) -> str | None:
+    """For a small nested class of plain fields (a line, an amount, an address), its map built
+    in place, without a call: `{'M': {'sku': ..., 'price': ...}}` when `x` is exactly `cls` and
+    none of its fields is None, else `general` (the nested class's own to_item, which leaves
+    None fields out and reports errors as always). The field expressions are the ones its own
+    to_item uses, so the item is the same."""
+    if gen.reg.building(cls):
+        return None
+    conv = gen.reg.class_converter(cls)
+    fields = getattr(conv, "fields", None)
+    hints = getattr(conv, "_hints", None)
+    if not isinstance(fields, dict) or not isinstance(hints, dict) or not 0 < len(fields) <= 8:
+        return None
+    if any(_inline_kind(hints[n], gen.reg)[0] not in _LEAF_KINDS for n in fields):
+        return None
+    tests = [f"type({x}) is {k}"]
+    parts = []
+    for n in fields:
+        a = gen.name("a")
+        tests.append(f"({a} := {x}.{n}) is not None")
+        parts.append(f"{n!r}: {_to_expr(hints[n], a, gen)}")
+    return f"({{'M': {{{', '.join(parts)}}}}} if {' and '.join(tests)} else {general})"
 
 
 def _from_expr(tp: Any, a: str, gen: _Gen) -> str:
@@ -283,6 +352,18 @@ class ClassConverter:
         self.source: dict[str, str] = {}
         self.to_item: Callable[[Any], Item] = self._compile_to_item()
         self.from_item: Callable[[Mapping[str, Wire]], Any] = self._compile_from_item()
+
+    @functools.cached_property
+    def sound_fields(self) -> frozenset[str]:
+        """The fields whose wire value is sound by construction and nested less than DynamoDB's
+        32 levels (`sound_depth`): their values need no structural check. Worked out on first
+        use, not at import."""
+        return frozenset(
+            name
+            for name, info in self.fields.items()
+            if (depth := sound_depth(info.type, self._reg, frozenset({self.cls}))) is not None
+            and depth < limits.MAX_NESTING_DEPTH
+        )
 
     def field_to_attr(self, name: str, value: Any) -> Wire | None:
         """One field's wire value (None for None, or an empty set)."""

@@ -13,7 +13,7 @@ from dependency_injector import providers
 
 import persistence as p
 from domain_example.adapters.notifications import LoggingNotifier
-from domain_example.bootstrap import Container, build_container
+from domain_example.bootstrap import Container, build_container, use_in_memory_messaging
 from domain_example.config import Settings
 from domain_example.domain import commands
 from domain_example.service_layer.retrying import ConflictRetry
@@ -39,7 +39,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(clock: Clock) -> Iterator[Container]:
-    container = build_container(Settings(cursor_secret="unit-tests"))
+    # Events delivered after each command (relay, in-memory queue, statistics consumer), as in
+    # local runs: a test reads statistics that include the commands it sent.
+    container = build_container(Settings(cursor_secret="unit-tests", deliver_events_inline=True))
     ids = itertools.count(1)
     container.clock.override(providers.Object(clock))
     container.new_id.override(providers.Object(lambda: f"t{next(ids)}"))
@@ -47,6 +49,7 @@ def app(clock: Clock) -> Iterator[Container]:
     container.retry.override(
         providers.Singleton(ConflictRetry, 5, Backoff(attempts=5, sleep=lambda _: None))
     )
+    use_in_memory_messaging(container)
     with in_memory(container.persistence):
         yield container
 
