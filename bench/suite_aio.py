@@ -148,6 +148,12 @@ def _get(s: Settings, loop: Loop) -> list[Row]:
     sync_client = new_client()
     Stub(sync_client, {"GetItem": lambda _: body})
     sync_repo = p.DynamoDBRepository(sync_client, ORDERS)
+    # The sync library's GetItem without its lean transport (adr/0018: botocore only, no
+    # aiobotocore twin yet): botocore's whole request path, as aiobotocore's.
+    full_client = new_client()
+    Stub(full_client, {"GetItem": lambda _: body})
+    full_repo = p.DynamoDBRepository(full_client, ORDERS)
+    full_repo.backend._transport = None  # type: ignore[attr-defined]
 
     aio_client = loop.client()
     AioStub(aio_client, {"GetItem": lambda _: body})
@@ -160,7 +166,7 @@ def _get(s: Settings, loop: Loop) -> list[Row]:
         response = await raw_client.get_item(TableName="orders", Key=key)
         return hand_from_item(response["Item"])
 
-    assert sync_repo.get(order_id="o000007") == order
+    assert sync_repo.get(order_id="o000007") == full_repo.get(order_id="o000007") == order
     assert loop.run(aio_repo.get(order_id="o000007")) == order
     assert loop.run(raw_get()) == order
     rows = versus(
@@ -180,6 +186,12 @@ def _get(s: Settings, loop: Loop) -> list[Row]:
             (
                 "aiobotocore await client.get_item + hand-written",
                 loop.repeat(times, raw_get),
+                None,
+                "",
+            ),
+            (
+                "persistence repo.get, sync, without the lean transport",
+                _sync_times(times, lambda: full_repo.get(order_id="o000007")),
                 None,
                 "",
             ),
