@@ -801,6 +801,7 @@ SUITES = [
     cold_start,
     memory,
     in_memory_query,
+    __import__("bench.suite_aio").suite_aio.suite_aio,
     scaling,
     __import__("bench.suite_small").suite_small.small_requests,
     __import__("bench.suite_outbox").suite_outbox.outbox,

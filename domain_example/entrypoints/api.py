@@ -160,21 +160,93 @@ def account_after(app: Container, account_id: str, *, closed: bool = False) -> d
     return views.account(uow, account_id, consistent=True, include_closed=closed)
 
 
-def health(request: Request, app: Container) -> Response:
-    return Response(200, {"status": "ok"})
+# What each endpoint asks, read from the request (no I/O): the async endpoints (aio_api.py)
+# read requests with the same functions, so both answer the same input the same way.
 
 
-def open_account(request: Request, app: Container) -> Response:
+def open_account_command(request: Request) -> commands.OpenAccount:
     """`account_id` (optional, generated when absent): 1 to 64 letters, digits, '-' or '_', so
     that /accounts/{account_id} can fetch it back; `currency`: a three-letter ISO 4217 code
     (upper-cased). Anything else is a 422 invalid_account_id / invalid_currency."""
     data = json_body(request)
-    command = commands.OpenAccount(
+    return commands.OpenAccount(
         account_id=text(data, "account_id", uuid.uuid4().hex[:12]),
         owner=text(data, "owner"),
         currency=text(data, "currency"),
         overdraft_limit=amount(data, "overdraft_limit", "0"),
     )
+
+
+def deposit_command(request: Request) -> commands.Deposit:
+    data = json_body(request)
+    return commands.Deposit(
+        request.params["account_id"], amount(data), request_id=request_id_of(request, data)
+    )
+
+
+def withdraw_command(request: Request) -> commands.Withdraw:
+    data = json_body(request)
+    return commands.Withdraw(
+        request.params["account_id"], amount(data), request_id=request_id_of(request, data)
+    )
+
+
+def transfer_command(request: Request) -> commands.TransferMoney:
+    data = json_body(request)
+    return commands.TransferMoney(
+        from_account=text(data, "from_account"),
+        to_account=text(data, "to_account"),
+        amount=amount(data),
+        request_id=request_id_of(request, data),
+    )
+
+
+def transfer_answer(result: dict[str, str]) -> Response:
+    if result["status"] == "rejected":
+        # Recorded, but no money moved: a business refusal, with the transfer for reference.
+        return Response(422, {"error": result.get("reason", "rejected"), "transfer": result})
+    return Response(201, result)
+
+
+@dataclass(frozen=True)
+class TransfersQuery:
+    """GET /accounts/{account_id}/transfers, as the views take it."""
+
+    account_id: str
+    direction: views.Direction
+    since: date | None
+    limit: int
+    cursor: str | None
+
+
+def transfers_query(request: Request) -> TransfersQuery:
+    direction = request.query.get("direction", "out")
+    if direction not in ("out", "in"):
+        raise BadRequest("'direction' is 'out' or 'in'")
+    since = None
+    if "since" in request.query:
+        try:
+            since = date.fromisoformat(request.query["since"])
+        except ValueError:
+            raise BadRequest("'since' is a date, YYYY-MM-DD") from None
+    return TransfersQuery(
+        request.params["account_id"],
+        "out" if direction == "out" else "in",
+        since,
+        limit_of(request),
+        request.query.get("cursor"),
+    )
+
+
+# ---------------------------------------------------------------------------------- endpoints
+
+
+def health(request: Request, app: Container) -> Response:
+    return Response(200, {"status": "ok"})
+
+
+def open_account(request: Request, app: Container) -> Response:
+    command = open_account_command(request)
     handle(app, command)
     return Response(201, account_after(app, command.account_id))
 
@@ -185,19 +257,11 @@ def get_account(request: Request, app: Container) -> Response:
 
 
 def deposit(request: Request, app: Container) -> Response:
-    data = json_body(request)
-    command = commands.Deposit(
-        request.params["account_id"], amount(data), request_id=request_id_of(request, data)
-    )
-    return Response(200, handle(app, command))
+    return Response(200, handle(app, deposit_command(request)))
 
 
 def withdraw(request: Request, app: Container) -> Response:
-    data = json_body(request)
-    command = commands.Withdraw(
-        request.params["account_id"], amount(data), request_id=request_id_of(request, data)
-    )
-    return Response(200, handle(app, command))
+    return Response(200, handle(app, withdraw_command(request)))
 
 
 def freeze(request: Request, app: Container) -> Response:
@@ -213,37 +277,18 @@ def close(request: Request, app: Container) -> Response:
 
 
 def transfer(request: Request, app: Container) -> Response:
-    data = json_body(request)
-    command = commands.TransferMoney(
-        from_account=text(data, "from_account"),
-        to_account=text(data, "to_account"),
-        amount=amount(data),
-        request_id=request_id_of(request, data),
-    )
-    result: dict[str, str] = handle(app, command)
-    if result["status"] == "rejected":
-        # Recorded, but no money moved: a business refusal, with the transfer for reference.
-        return Response(422, {"error": result.get("reason", "rejected"), "transfer": result})
-    return Response(201, result)
+    return transfer_answer(handle(app, transfer_command(request)))
 
 
 def transfers(request: Request, app: Container) -> Response:
-    direction = request.query.get("direction", "out")
-    if direction not in ("out", "in"):
-        raise BadRequest("'direction' is 'out' or 'in'")
-    since = None
-    if "since" in request.query:
-        try:
-            since = date.fromisoformat(request.query["since"])
-        except ValueError:
-            raise BadRequest("'since' is a date, YYYY-MM-DD") from None
+    query = transfers_query(request)
     page = views.transfers_of_account(
         app.persistence.unit_of_work(),
-        request.params["account_id"],
-        direction="out" if direction == "out" else "in",
-        since=since,
-        limit=limit_of(request),
-        cursor=request.query.get("cursor"),
+        query.account_id,
+        direction=query.direction,
+        since=query.since,
+        limit=query.limit,
+        cursor=query.cursor,
     )
     return Response(200, page.as_json())
 
@@ -319,49 +364,66 @@ def internal_error(request: Request) -> Response:
     return error(500, "internal_error", "something went wrong", request_id=request.request_id)
 
 
+def check_request(request: Request) -> None:
+    """Text the store could never hold, in the path, the query or the idempotency header."""
+    for kind, values in (("path", request.params), ("query", request.query)):
+        for name, value in values.items():
+            check_unicode(value, f"{kind} parameter '{name}'")
+    check_unicode(request.headers.get("idempotency-key"), "the Idempotency-Key header")
+
+
+def failure(exc: Exception, request: Request) -> Response:
+    """The JSON answer to an endpoint's exception; called in its `except` block (a 500 logs
+    the traceback)."""
+    if isinstance(exc, BadRequest):
+        return error(400, "bad_request", str(exc))
+    if isinstance(exc, InvalidInput):
+        return error(422, "invalid_input", str(exc))
+    if isinstance(exc, DomainError):
+        return error(_status_of(exc), exc.code, str(exc))
+    if isinstance(exc, p.InvalidCursor):
+        return error(400, "invalid_cursor", "the cursor is not valid for this query")
+    if isinstance(exc, p.ConcurrencyConflict):
+        return error(409, "conflict", "the accounts changed concurrently; retry the request")
+    if isinstance(exc, p.TransactionCanceled) and exc.retryable:
+        return error(409, "conflict", "a concurrent transaction won; retry the request")
+    if isinstance(exc, p.ValidationError):
+        # The store refused a value the client sent (the library checks before any write).
+        return error(422, "invalid_input", str(exc))
+    if isinstance(exc, DeadlineExceeded):
+        return error(503, "timeout", "the request ran out of time; retry it")
+    return internal_error(request)
+
+
 def run(endpoint: Endpoint, request: Request, app: Container) -> Response:
     """Run one routed request; every failure becomes a JSON error response."""
     try:
-        for kind, values in (("path", request.params), ("query", request.query)):
-            for name, value in values.items():
-                check_unicode(value, f"{kind} parameter '{name}'")
-        check_unicode(request.headers.get("idempotency-key"), "the Idempotency-Key header")
+        check_request(request)
         return endpoint(request, app)
-    except BadRequest as exc:
-        return error(400, "bad_request", str(exc))
-    except InvalidInput as exc:
-        return error(422, "invalid_input", str(exc))
-    except DomainError as exc:
-        return error(_status_of(exc), exc.code, str(exc))
-    except p.InvalidCursor:
-        return error(400, "invalid_cursor", "the cursor is not valid for this query")
-    except p.ConcurrencyConflict:
-        return error(409, "conflict", "the accounts changed concurrently; retry the request")
-    except p.TransactionCanceled as exc:
-        if exc.retryable:
-            return error(409, "conflict", "a concurrent transaction won; retry the request")
-        return internal_error(request)
-    except p.ValidationError as exc:
-        # The store refused a value the client sent (the library checks before any write).
-        return error(422, "invalid_input", str(exc))
-    except DeadlineExceeded:
-        return error(503, "timeout", "the request ran out of time; retry it")
-    except Exception:
-        return internal_error(request)
+    except Exception as exc:
+        return failure(exc, request)
 
 
-def dispatch(request: Request, app: Container) -> Response:
-    """Route (the Lambda's way: the same table, matched here) and run one request."""
+def match(request: Request) -> Route | Response:
+    """The route of `request` (its path parameters set), or the 404 / 405 answer."""
     allowed: list[str] = []
     for route in ROUTES:
-        match = route.pattern.match(request.path)
-        if match is None:
+        found = route.pattern.match(request.path)
+        if found is None:
             continue
         if route.method != request.method:
             allowed.append(route.method)
             continue
-        request.params = match.groupdict()
-        return run(route.endpoint, request, app)
+        request.params = found.groupdict()
+        return route
     if allowed:
         return method_not_allowed(allowed)
     return not_found(request.method, request.path)
+
+
+def dispatch(request: Request, app: Container) -> Response:
+    """Route (the Lambda's way: the same table, matched here) and run one request."""
+    route = match(request)
+    if isinstance(route, Response):
+        return route
+    return run(route.endpoint, request, app)

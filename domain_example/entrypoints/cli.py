@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_options(serve, argparse.SUPPRESS)  # SUPPRESS: keep values given before `serve`
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one (8080)")
+    serve.add_argument(
+        "--aio",
+        action="store_true",
+        help="the async app: endpoints awaited over persistence.aio (aiobotocore)",
+    )
 
     cold = commands.add_parser(
         "coldstart",
@@ -75,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(json=False, level=args.log_level or "info")
         from .serve import run_server
 
-        return run_server(args.endpoint_url, args.table, args.host, args.port)
+        return run_server(args.endpoint_url, args.table, args.host, args.port, aio=args.aio)
     if args.command == "coldstart":
         configure_logging(json=False, level=args.log_level or "warning")
         from .coldstart import run_coldstart

@@ -12,63 +12,24 @@ from persistence.lambda_runtime import measure_cold_start
 
 COLD_START = measure_cold_start()  # first, so the import phase covers the imports below
 
-import base64  # noqa: E402
 import os  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import structlog  # noqa: E402
 
-from persistence.lambda_runtime import Deadline, Lazy, prewarm  # noqa: E402
+from persistence.lambda_runtime import Lazy, prewarm  # noqa: E402
 
 from ..adapters.messaging import decode_event  # noqa: E402
 from ..bootstrap import Container, build_container  # noqa: E402
 from ..log_config import bind_request, configure_logging  # noqa: E402
-from .api import Request, Response, dispatch, encode  # noqa: E402
+from .api import dispatch  # noqa: E402
+from .proxy import MALFORMED_EVENT, to_proxy_response, to_request  # noqa: E402
 
 COLD_START.mark("import")
 log = structlog.get_logger(__name__)
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-def to_request(event: dict[str, Any], context: Any) -> Request:
-    """An API Gateway proxy event as a transport-neutral request."""
-    http = event.get("requestContext", {}).get("http", {})  # HTTP API (v2) payloads
-    method = event.get("httpMethod") or http.get("method") or "GET"
-    path = event.get("path") or event.get("rawPath") or "/"
-    body = event.get("body")
-    if body is not None and event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", errors="replace")
-    request_id = (
-        getattr(context, "aws_request_id", None)
-        or event.get("requestContext", {}).get("requestId")
-        or None
-    )
-    request = Request(
-        method=method.upper(),
-        path=path,
-        body=body,
-        query=dict(event.get("queryStringParameters") or {}),
-        headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
-        deadline=Deadline.from_context(context if _has_clock(context) else None),
-    )
-    if request_id:
-        request.request_id = request_id
-    return request
-
-
-def _has_clock(context: Any) -> bool:
-    return callable(getattr(context, "get_remaining_time_in_millis", None))
-
-
-def to_proxy_response(response: Response, request_id: str) -> dict[str, Any]:
-    return {
-        "statusCode": response.status,
-        "headers": {"Content-Type": "application/json", "X-Request-Id": request_id},
-        "body": encode(response),
-        "isBase64Encoded": False,
-    }
 
 
 def make_handler(get_container: Callable[[], Container]) -> LambdaHandler:
@@ -79,9 +40,7 @@ def make_handler(get_container: Callable[[], Container]) -> LambdaHandler:
         try:
             request = to_request(event, context)
         except (AttributeError, TypeError, ValueError):
-            return to_proxy_response(
-                Response(400, {"error": "bad_request", "message": "malformed event"}), "-"
-            )
+            return to_proxy_response(MALFORMED_EVENT, "-")
         bind_request(request.request_id, method=request.method, path=request.path)
         response = dispatch(request, get_container())
         log.info("request", status=response.status)

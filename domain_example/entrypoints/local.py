@@ -10,9 +10,11 @@ from dataclasses import replace
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
+from dependency_injector import providers
 
 from ..adapters.messaging import SnsSqsNames, ensure_sns_sqs
 from ..adapters.schema import ensure_schema
+from ..aio_bootstrap import AioContainer, build_aio_container, deliver_inline
 from ..bootstrap import Container, build_container, make_aws_client, use_in_memory_messaging
 from ..config import Settings
 
@@ -63,6 +65,17 @@ def local_container(
     if names is None:
         use_in_memory_messaging(container)
     ensure_schema(container.client(), container.mappings())
+    return container
+
+
+def local_aio_container(endpoint_url: str, table_name: str | None = None) -> AioContainer:
+    """An async container on that endpoint (its client opens on the loop that serves it): the
+    settings, table, topic and queue of `local_container`, whose relay and consumer deliver
+    each command's events (in a worker thread: they are processes of their own in AWS)."""
+    events = local_container(endpoint_url, table_name)
+    container = build_aio_container()
+    container.config.from_dict(events.config())
+    container.after_command.override(providers.Object(deliver_inline(events)))
     return container
 
 

@@ -22,6 +22,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import h11
@@ -80,12 +81,31 @@ def reply(response: api.Response, request_id: str, *, close: bool = False) -> Ht
 
 
 Endpoint = Callable[[HttpRequest], Awaitable[HttpResponse]]
+Runner = Callable[[api.Route, api.Request], Awaitable[api.Response]]
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
 def create_app(
     container: Container, *, max_body: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT
 ) -> Starlette:
-    """The API over `container`."""
+    """The API over `container`: each endpoint runs in a worker thread (boto3 blocks)."""
+
+    async def run(route: api.Route, call: api.Request) -> api.Response:
+        return await run_in_threadpool(api.run, route.endpoint, call, container)
+
+    return asgi_app(run, max_body=max_body, body_timeout=body_timeout)
+
+
+def asgi_app(
+    run: Runner,
+    *,
+    max_body: int = MAX_BODY,
+    body_timeout: float = BODY_TIMEOUT,
+    lifespan: Lifespan | None = None,
+) -> Starlette:
+    """`api.ROUTES` as a Starlette app: each request's body read with a size limit and a
+    deadline, logged once with its request id, and answered by `run(route, request)` (the
+    synchronous app runs the endpoint in a thread, the async one awaits it: aio_web.py)."""
 
     async def read(request: HttpRequest) -> bytes | api.Response:
         """The body, or the error that ends the request (the connection closes after it)."""
@@ -118,7 +138,7 @@ def create_app(
                 params={name: str(value) for name, value in request.path_params.items()},
                 request_id=request_id,
             )
-            response = await run_in_threadpool(api.run, route.endpoint, call, container)
+            response = await run(route, call)
             log.info("request", status=response.status)
             return reply(response, request_id)
 
@@ -134,6 +154,7 @@ def create_app(
     return Starlette(
         routes=[Route(r.path, endpoint_for(r), methods=[r.method]) for r in api.ROUTES],
         exception_handlers={404: not_found, 405: method_not_allowed},
+        lifespan=lifespan,
     )
 
 
@@ -207,13 +228,15 @@ def make_server(
     *,
     head_timeout: float = HEAD_TIMEOUT,
     keep_alive: int = KEEP_ALIVE,
+    lifespan: bool = False,
 ) -> uvicorn.Server:
+    """`lifespan=True` for an app that opens resources on the server's loop (aio_web.py)."""
     protocol = type("HttpProtocol", (GuardedH11Protocol,), {"head_timeout": head_timeout})
     config = uvicorn.Config(
         app,
         http=protocol,
         timeout_keep_alive=keep_alive,
-        lifespan="off",
+        lifespan="on" if lifespan else "off",
         ws="none",
         access_log=False,  # each request is logged once, with its id, by the endpoint
         log_config=None,  # logging belongs to the application (log_config.py)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import persistence as p
+from persistence import aio
 
 from ..domain.errors import IdempotencyKeyReused
 from ..domain.model import IdempotencyRecord
@@ -40,7 +41,20 @@ def replay(uow: p.UnitOfWork, command: Any) -> dict[str, str] | None:
     key = scoped_key(command)
     if key is None:
         return None
-    record = uow.repository(IdempotencyRecord).find_one(p.attr("key") == key)
+    return answer_of(uow.repository(IdempotencyRecord).find_one(p.attr("key") == key), command)
+
+
+async def replay_async(uow: aio.UnitOfWork, command: Any) -> dict[str, str] | None:
+    """`replay` on an async unit of work."""
+    key = scoped_key(command)
+    if key is None:
+        return None
+    found = await uow.repository(IdempotencyRecord).find_one(p.attr("key") == key)
+    return answer_of(found, command)
+
+
+def answer_of(record: IdempotencyRecord | None, command: Any) -> dict[str, str] | None:
+    """The answer `record` remembers for `command`; a key reused for another request is a 409."""
     if record is None:
         return None
     if record.fingerprint != fingerprint(command):
@@ -50,7 +64,9 @@ def replay(uow: p.UnitOfWork, command: Any) -> dict[str, str] | None:
     return dict(record.response)
 
 
-def remember(uow: p.UnitOfWork, command: Any, response: dict[str, str], now: datetime) -> None:
+def remember(
+    uow: p.UnitOfWork | aio.UnitOfWork, command: Any, response: dict[str, str], now: datetime
+) -> None:
     """Add the record to this unit of work; it commits with the money movement."""
     key = scoped_key(command)
     if key is None:
@@ -72,3 +88,13 @@ def once(work: Callable[[], dict[str, str]]) -> dict[str, str]:
         if exc.aggregate_type != IdempotencyRecord.__name__:
             raise
         return work()
+
+
+async def once_async(work: Callable[[], Awaitable[dict[str, str]]]) -> dict[str, str]:
+    """`once` for async work."""
+    try:
+        return await work()
+    except p.AlreadyExists as exc:
+        if exc.aggregate_type != IdempotencyRecord.__name__:
+            raise
+        return await work()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import persistence as p
+from persistence import aio
 from persistence.retry import Backoff, retry_on_conflict
 
 T = TypeVar("T")
@@ -29,6 +30,18 @@ class ConflictRetry:
     def __call__(self, work: Callable[[], T]) -> T:
         try:
             return retry_on_conflict(
+                work, attempts=self.attempts, backoff=self.backoff, on_retry=self._count
+            )
+        except (p.ConcurrencyConflict, p.TransactionCanceled):
+            with self._lock:
+                self.gave_up += 1
+            raise
+
+    async def run_async(self, work: Callable[[], Awaitable[T]]) -> T:
+        """`self(work)` for async work (`persistence.aio.retry_on_conflict`, waiting with
+        `asyncio.sleep`): the same attempts, backoff and counters."""
+        try:
+            return await aio.retry_on_conflict(
                 work, attempts=self.attempts, backoff=self.backoff, on_retry=self._count
             )
         except (p.ConcurrencyConflict, p.TransactionCanceled):

@@ -429,11 +429,17 @@ def test_one_keep_alive_connection_serves_several_requests(served: Served) -> No
 
 
 def test_python_m_domain_example_serve_answers_and_stops_on_ctrl_c() -> None:
+    serve_answers_and_stops_on_ctrl_c()
+
+
+def serve_answers_and_stops_on_ctrl_c(*options: str) -> str:
+    """`python -m domain_example serve` with `options` (test_http_api_aio.py: --aio); returns
+    the banner."""
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env["PYTHONPATH"] = str(root)
     with subprocess.Popen(
-        [sys.executable, "-m", "domain_example", "serve", "--port", "0"],
+        [sys.executable, "-m", "domain_example", "serve", "--port", "0", *options],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
@@ -456,3 +462,4 @@ def test_python_m_domain_example_serve_answers_and_stops_on_ctrl_c() -> None:
             _, errors = server.communicate(timeout=GUARD)
     assert server.returncode == 0, errors
     assert "Traceback" not in errors
+    return banner
