@@ -90,6 +90,24 @@ class UpdateSemanticsContract:
         with pytest.raises(errors.NotFound):
             _stored(harness, "g2")
 
+    def test_a_refused_update_beside_a_failed_check_is_still_refused(
+        self, harness: Harness
+    ) -> None:
+        """DynamoDB gives each action of a cancelled transaction its own reason: a failed check
+        (ConditionalCheckFailed) does not hide another action's invalid path (ValidationError),
+        and an invalid action makes the request invalid, whichever comes first."""
+        from ..query.specification import attr
+
+        _gadget(harness, name="kept")
+        uow = harness.uow()
+        with uow:
+            uow.check(Gadget, {"gadget_id": "absent"}, attr("name").exists())
+            repo = uow.repository(Gadget)
+            uow.add_update(repo.update(gadget_id="g1").remove("address.city").set("name", "x"))
+            with pytest.raises(errors.ValidationError, match="document path"):
+                uow.commit()
+        assert _stored(harness).name == "kept"
+
     def test_remove_through_a_value_that_is_not_a_map_is_refused(self, harness: Harness) -> None:
         if harness.name == "dynamodb":
             # moto 5.2 answers `REMOVE a.b.c` where a.b is a string with HTTP 500 (TypeError in

@@ -471,8 +471,16 @@ class InMemoryStore:
                         "another request"
                     )
                 return  # already applied: a retried commit is applied once
+            # Each action gets its own reason, as DynamoDB's CancellationReasons do: a failed
+            # condition, or an update DynamoDB refuses (a document path under a missing parent)
+            # on an item whose condition held. An invalid action makes the whole request
+            # invalid (ValidationError, as the DynamoDB backend maps such a cancellation),
+            # whatever the other actions' conditions said; every new item is computed before
+            # any is stored, so nothing is written.
             reasons: list[RawReason] = []
+            staged = []
             failed = False
+            invalid: ValidationError | None = None
             for action in actions:
                 data = self._data(action.table)
                 key = self._key(data, action.item if isinstance(action, Put) else action.key)
@@ -486,14 +494,16 @@ class InMemoryStore:
                             copy.deepcopy(current),
                         )
                     )
-                else:
-                    reasons.append(RawReason("None"))
+                    continue
+                try:
+                    staged.append(self._staged(action))
+                except ValidationError as error:
+                    invalid = invalid or error
+                reasons.append(RawReason("None"))
+            if invalid is not None:
+                raise invalid
             if failed:
                 raise Cancelled(reasons)
-            # Every new item is computed before any is stored: an update DynamoDB refuses (a
-            # document path under a missing parent...) fails the whole transaction, nothing is
-            # written.
-            staged = [self._staged(action) for action in actions]
             for data, kid, new in staged:
                 if new is _UNCHANGED:
                     continue
