@@ -97,6 +97,19 @@ def _tested_botocore() -> bool:
     return low <= version < high
 
 
+def fits(client: Any) -> bool:
+    """Whether `client` is a DynamoDB client (JSON protocol) with every private attribute the
+    transports rely on, over a tested botocore."""
+    try:
+        if client.meta.service_model.service_id.hyphenize() != "dynamodb":
+            return False
+        if client.meta.service_model.protocol != "json":
+            return False
+    except AttributeError:
+        return False
+    return all(hasattr(client, name) for name in _REQUIRED) and _tested_botocore()
+
+
 class Transport:
     """Sends DynamoDB JSON requests for one botocore client through its endpoint."""
 
@@ -130,16 +143,10 @@ class Transport:
     def of(cls, client: Any) -> Transport | None:
         """The client's transport, or None when it is not a botocore DynamoDB client with every
         attribute this module relies on (then use the public client method)."""
-        try:
-            if client.meta.service_model.service_id.hyphenize() != "dynamodb":
-                return None
-            if client.meta.service_model.protocol != "json":
-                return None
-        except AttributeError:
+        if not fits(client):
             return None
-        if not all(hasattr(client, name) for name in _REQUIRED) or not _tested_botocore():
-            return None
-        # aiobotocore's endpoint is a coroutine: this transport is for the synchronous client.
+        # aiobotocore's endpoint is a coroutine: this transport is for the synchronous client
+        # (aio_transport.py serves aiobotocore's).
         if inspect.iscoroutinefunction(getattr(client._endpoint, "make_request", None)):
             return None
         try:
@@ -168,6 +175,18 @@ class Transport:
         recorded and replayed. A `before-endpoint-resolution` handler may change the inputs per
         call: while one is registered nothing is remembered or reused.
         """
+        key, hit = self._endpoint_remembered(operation, params, context)
+        if hit is not None:
+            return hit
+        before = self._endpoint_before(context)
+        answer = self._client._resolve_endpoint_ruleset(model, params, context)
+        self._endpoint_remember(key, context, before, answer)
+        return answer  # type: ignore[no-any-return]
+
+    def _endpoint_remembered(
+        self, operation: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> tuple[tuple[Any, ...] | None, tuple[str, dict[str, str], dict[str, Any]] | None]:
+        """(the call's key, the remembered answer replayed into `context`, or None)."""
         key = self._endpoint_key(operation, params)
         if key is not None:
             hit = self._endpoints.get(key)
@@ -181,11 +200,25 @@ class Transport:
                     # these codes), added at the point of the call where it added them.
                     for feature in features:
                         current.features.add(feature)
-                return url, headers, properties
+                return key, (url, headers, properties)
+        return key, None
+
+    def _endpoint_before(self, context: dict[str, Any]) -> tuple[dict[str, Any], set[Any]]:
+        """What a resolution may change, taken before it runs."""
         before = {name: copy.deepcopy(context.get(name)) for name in _ENDPOINT_CONTEXT}
         current = self._current_context()
-        seen = set(current.features) if current is not None else set()
-        url, headers, properties = self._client._resolve_endpoint_ruleset(model, params, context)
+        return before, set(current.features) if current is not None else set()
+
+    def _endpoint_remember(
+        self,
+        key: tuple[Any, ...] | None,
+        context: dict[str, Any],
+        taken: tuple[dict[str, Any], set[Any]],
+        answer: tuple[str, dict[str, str], dict[str, Any]],
+    ) -> None:
+        before, seen = taken
+        url, headers, properties = answer
+        current = self._current_context()
         if (
             key is not None
             and current is not None
@@ -201,7 +234,6 @@ class Transport:
             }
             features = [f for f in current.features if f not in seen]
             self._endpoints[key] = (url, dict(headers), dict(properties), changes, features)
-        return url, headers, properties
 
     def _endpoint_key(self, operation: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         if self._resolution_hooks():
@@ -259,54 +291,14 @@ class Transport:
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         client = self._client
         model = self._model(operation)
-        config = client.meta.config
-        if model.auth and config.auth_scheme_preference:
-            auth_type = self._auth_preference(config.auth_scheme_preference.split(","), model.auth)
-        else:
-            auth_type = model.resolved_auth_type
-        # As _make_api_call builds it.
-        context: dict[str, Any] = {
-            "client_region": client.meta.region_name,
-            "client_config": config,
-            "has_streaming_input": model.has_streaming_input,
-            "auth_type": auth_type,
-            "unsigned_payload": model.unsigned_payload,
-            "auth_options": self._service.metadata.get("auth"),
-        }
+        context = self._request_context(model)
         # The fast path's own serialisation swap must not run here: this module serialises.
         with fastpath.ours(False):
             params = client._emit_api_params(
                 api_params=params, operation_model=model, context=context
             )
         url, headers, properties = self._endpoint(model, operation, params, context)
-        if properties:
-            context["endpoint_properties"] = properties
-        try:
-            body = encode_body(operation, params)
-        except (TypeError, ValueError):
-            # A value only botocore knows how to send (a set, a str blob): its own serialiser
-            # (with its validation) writes the body.
-            body = client._serializer.serialize_to_request(params, model)["body"]
-        request: dict[str, Any] = {
-            "url_path": "/",
-            "query_string": "",
-            "method": "POST",
-            "headers": {
-                "X-Amz-Target": f"{model.metadata['targetPrefix']}.{operation}",
-                "Content-Type": f"application/x-amz-json-{model.metadata['jsonVersion']}",
-            },
-            "body": body,
-        }
-        if headers:
-            request["headers"].update(headers)
-        user_agent = self._user_agent
-        if user_agent is None:
-            # Built once: botocore's request-created handler rebuilds the header on every
-            # attempt (with this call's feature ids), so this value never reaches the wire
-            # unless a handler reads it before then (it equals the first build).
-            user_agent = self._user_agent = client._user_agent_creator.to_string()
-        self._prepare(request, endpoint_url=url, context=context, user_agent=user_agent)
-        self._checksum_context(request, model, params)
+        request = self._request(model, operation, params, context, url, headers, properties)
         service_id = self._service_id
         _, answer = self._events.emit_until_response(
             f"before-call.{service_id}.{operation}",
@@ -318,7 +310,7 @@ class Transport:
         if answer is not None:
             http, parsed = answer
         else:
-            self._compress(config, request, model)
+            self._compress(client.meta.config, request, model)
             self._checksum(request)
             try:
                 # The fast path's before-parse handler takes the items out of the JSON itself.
@@ -336,10 +328,74 @@ class Transport:
             model=model,
             context=context,
         )
+        return self._result(operation, context, http, parsed)
+
+    def _request_context(self, model: Any) -> dict[str, Any]:
+        """The request context, as _make_api_call builds it."""
+        client = self._client
+        config = client.meta.config
+        if model.auth and config.auth_scheme_preference:
+            auth_type = self._auth_preference(config.auth_scheme_preference.split(","), model.auth)
+        else:
+            auth_type = model.resolved_auth_type
+        return {
+            "client_region": client.meta.region_name,
+            "client_config": config,
+            "has_streaming_input": model.has_streaming_input,
+            "auth_type": auth_type,
+            "unsigned_payload": model.unsigned_payload,
+            "auth_options": self._service.metadata.get("auth"),
+        }
+
+    def _request(
+        self,
+        model: Any,
+        operation: str,
+        params: dict[str, Any],
+        context: dict[str, Any],
+        url: str,
+        headers: dict[str, str],
+        properties: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The request dict `_convert_to_request_dict` and `resolve_checksum_context` make."""
+        if properties:
+            context["endpoint_properties"] = properties
+        try:
+            body = encode_body(operation, params)
+        except (TypeError, ValueError):
+            # A value only botocore knows how to send (a set, a str blob): its own serialiser
+            # (with its validation) writes the body.
+            body = self._client._serializer.serialize_to_request(params, model)["body"]
+        request: dict[str, Any] = {
+            "url_path": "/",
+            "query_string": "",
+            "method": "POST",
+            "headers": {
+                "X-Amz-Target": f"{model.metadata['targetPrefix']}.{operation}",
+                "Content-Type": f"application/x-amz-json-{model.metadata['jsonVersion']}",
+            },
+            "body": body,
+        }
+        if headers:
+            request["headers"].update(headers)
+        user_agent = self._user_agent
+        if user_agent is None:
+            # Built once: botocore's request-created handler rebuilds the header on every
+            # attempt (with this call's feature ids), so this value never reaches the wire
+            # unless a handler reads it before then (it equals the first build).
+            user_agent = self._user_agent = self._client._user_agent_creator.to_string()
+        self._prepare(request, endpoint_url=url, context=context, user_agent=user_agent)
+        self._checksum_context(request, model, params)
+        return request
+
+    def _result(
+        self, operation: str, context: dict[str, Any], http: Any, parsed: Any
+    ) -> dict[str, Any]:
+        """The parsed answer, or the ClientError subclass `_make_api_call` raises."""
         if http.status_code >= 300:
             error = parsed.get("Error", {})
             code = context.get("error_code_override") or error.get("Code")
-            raise client.exceptions.from_code(code)(parsed, operation)
+            raise self._client.exceptions.from_code(code)(parsed, operation)
         return parsed  # type: ignore[no-any-return]
 
 
