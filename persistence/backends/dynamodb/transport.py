@@ -110,6 +110,21 @@ def fits(client: Any) -> bool:
     return all(hasattr(client, name) for name in _REQUIRED) and _tested_botocore()
 
 
+def is_async(client: Any) -> bool:
+    """An aiobotocore client: its API call or its endpoint's send loop is a coroutine
+    (`AioEndpoint.make_request` is botocore's plain method returning `_send_request`'s
+    coroutine, so that one alone does not tell)."""
+    endpoint = getattr(client, "_endpoint", None)
+    return any(
+        inspect.iscoroutinefunction(getattr(owner, name, None))
+        for owner, name in (
+            (client, "_make_api_call"),
+            (endpoint, "make_request"),
+            (endpoint, "_send_request"),
+        )
+    )
+
+
 class Transport:
     """Sends DynamoDB JSON requests for one botocore client through its endpoint."""
 
@@ -134,10 +149,14 @@ class Transport:
         self._user_agent: str | None = None
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._current_context = get_context
-        self._loop = EndpointLoop.of(client)
+        self._loop = self._loop_class().of(client)
         # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
         # one attribute, so a thread never pairs one registry's marker with another's answer.
         self._hooks: tuple[Any, bool] = (None, True)
+
+    @staticmethod
+    def _loop_class() -> type[EndpointLoop]:
+        return EndpointLoop
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
@@ -145,9 +164,9 @@ class Transport:
         attribute this module relies on (then use the public client method)."""
         if not fits(client):
             return None
-        # aiobotocore's endpoint is a coroutine: this transport is for the synchronous client
-        # (aio_transport.py serves aiobotocore's).
-        if inspect.iscoroutinefunction(getattr(client._endpoint, "make_request", None)):
+        # aiobotocore's client and endpoint are coroutines: this transport is for the
+        # synchronous client (aio_transport.py serves aiobotocore's).
+        if is_async(client):
             return None
         try:
             return cls(client)
@@ -442,17 +461,18 @@ class EndpointLoop:
         from botocore import handlers
         from botocore.awsrequest import HeadersDict, create_request_object
         from botocore.context import get_context
-        from botocore.endpoint import Endpoint, convert_to_response_dict
+        from botocore.endpoint import convert_to_response_dict
         from botocore.history import get_global_history_recorder
         from botocore.hooks import first_non_none_response
         from botocore.httpchecksum import handle_checksum_body
 
         endpoint = client._endpoint
         kind = type(endpoint)
-        if not issubclass(kind, Endpoint) or any(
-            getattr(kind, name) is not getattr(Endpoint, name) for name in _MIRRORED
+        base = self._endpoint_class()
+        if not issubclass(kind, base) or any(
+            getattr(kind, name) is not getattr(base, name) for name in _MIRRORED
         ):
-            raise AttributeError("not botocore's Endpoint")
+            raise AttributeError("not the Endpoint class this loop mirrors")
         for name in _CALLED:
             getattr(endpoint, name)
         self._endpoint = endpoint
@@ -495,6 +515,13 @@ class EndpointLoop:
             return cls(client)
         except (AttributeError, ImportError):
             return None
+
+    @staticmethod
+    def _endpoint_class() -> type[Any]:
+        """The endpoint class whose `_MIRRORED` methods this loop repeats."""
+        from botocore.endpoint import Endpoint
+
+        return Endpoint
 
     def usable(self) -> bool:
         """Whether the loop may stand in for make_request on this call: the client's endpoint,
@@ -644,6 +671,27 @@ class EndpointLoop:
         """What botocore's JSON parser (after the fast path's before-parse) returns for a 2xx
         body, or None to let them run: the items decoded by the fast path, anything else in the
         body parsed by botocore's parser, the ResponseMetadata its `parse` writes."""
+        read = self._read_ok(response_dict, model)
+        if read is None:
+            return None
+        document, taken = read
+        if document:
+            # Not the library's common answer (ConsumedCapacity, ItemCollectionMetrics...):
+            # botocore's parser reads the rest, as under the fast path's before-parse.
+            rest = dict(response_dict, body=json.dumps(document).encode("utf-8"))
+            parser = self._factory.create_parser(model.service_model.resolved_protocol)
+            parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
+        else:
+            parsed = self._metadata(response_dict)
+        if taken is not None:
+            parsed[taken[0]] = taken[1]
+        return parsed
+
+    def _read_ok(
+        self, response_dict: dict[str, Any], model: Any
+    ) -> tuple[dict[str, Any], tuple[str, Any] | None] | None:
+        """(the 2xx body's JSON document without the items, the items taken by the fast
+        path), or None when the body is not a JSON object."""
         body = response_dict["body"]
         if not isinstance(body, bytes):
             return None
@@ -653,30 +701,24 @@ class EndpointLoop:
             return None
         if not isinstance(document, dict):
             return None
-        taken = fastpath.take_items(model.name, document, body)
-        if document:
-            # Not the library's common answer (ConsumedCapacity, ItemCollectionMetrics...):
-            # botocore's parser reads the rest, as under the fast path's before-parse.
-            rest = dict(response_dict, body=json.dumps(document).encode("utf-8"))
-            parser = self._factory.create_parser(model.service_model.resolved_protocol)
-            parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
+        return document, fastpath.take_items(model.name, document, body)
+
+    def _metadata(self, response_dict: dict[str, Any]) -> dict[str, Any]:
+        """The parsed answer of an otherwise empty 2xx body: the ResponseMetadata botocore's
+        `parse` writes."""
+        headers: Any = response_dict["headers"]
+        metadata: dict[str, Any] = {}
+        if "x-amzn-requestid" in headers:
+            metadata["RequestId"] = headers["x-amzn-requestid"]
+        metadata["HTTPStatusCode"] = response_dict["status_code"]
+        if type(headers) is self._headers_dict:
+            # lowercase_dict(headers) without a case-insensitive lookup per header.
+            lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
         else:
-            headers: Any = response_dict["headers"]
-            metadata: dict[str, Any] = {}
-            if "x-amzn-requestid" in headers:
-                metadata["RequestId"] = headers["x-amzn-requestid"]
-            metadata["HTTPStatusCode"] = response_dict["status_code"]
-            if type(headers) is self._headers_dict:
-                # lowercase_dict(headers) without a case-insensitive lookup per header.
-                lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
-            else:
-                lowered = {key.lower(): headers[key] for key in headers}
-            metadata["HTTPHeaders"] = lowered
-            algorithm = response_dict.get("context", {}).get("checksum", {})
-            algorithm = algorithm.get("response_algorithm")
-            if algorithm:
-                metadata["ChecksumAlgorithm"] = algorithm
-            parsed = {"ResponseMetadata": metadata}
-        if taken is not None:
-            parsed[taken[0]] = taken[1]
-        return parsed
+            lowered = {key.lower(): headers[key] for key in headers}
+        metadata["HTTPHeaders"] = lowered
+        algorithm = response_dict.get("context", {}).get("checksum", {})
+        algorithm = algorithm.get("response_algorithm")
+        if algorithm:
+            metadata["ChecksumAlgorithm"] = algorithm
+        return {"ResponseMetadata": metadata}
