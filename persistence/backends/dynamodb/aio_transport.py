@@ -16,6 +16,7 @@ transport.TESTED_BOTOCORE: the caller then awaits the public client method.
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -39,7 +40,7 @@ def _tested_aiobotocore() -> bool:
 
 async def _resolved(value: Any) -> Any:
     """aiobotocore's `resolve_awaitable`: its emitter awaits what a handler returns if it can."""
-    if hasattr(value, "__await__"):
+    if inspect.isawaitable(value):
         return await value
     return value
 
