@@ -20,6 +20,7 @@ from ...query.planner import Plan
 from ..actions import Action
 from ..base import BatchRequests, ReadResult
 from . import fastpath
+from .aio_transport import AioTransport
 from .requests import (
     batch_get_request,
     batch_get_result,
@@ -55,6 +56,15 @@ class AsyncDynamoDBBackend:
         self.client = client
         self._keys: dict[str, tuple[str, ...]] = {}
         self.fast_path = fast_path and fastpath.install(client)
+        # GetItem and TransactWriteItems go through the short path to the endpoint when the
+        # fast path is on (aio_transport.py, adr/0018); None for a client it cannot serve.
+        self._transport = AioTransport.of(client) if self.fast_path else None
+
+    async def _send(self, operation: str, method: str, params: dict[str, Any]) -> Any:
+        transport = self._transport if self.fast_path else None
+        if transport is None:
+            return await getattr(self.client, method)(**params)
+        return await transport.acall(operation, params)
 
     def register(self, table: Any) -> None:
         """Remember the key attributes (no request); batch writes match unprocessed items back
@@ -67,7 +77,7 @@ class AsyncDynamoDBBackend:
         """GetItem: the stored item under `key`, or None."""
         request = get_item_request(table, key, consistent)
         with refusals(), fastpath.ours(self.fast_path):
-            response = await self.client.get_item(**request)
+            response = await self._send("GetItem", "get_item", request)
         return get_item_result(response)
 
     async def batch_get(
@@ -115,7 +125,7 @@ class AsyncDynamoDBBackend:
         action."""
         request = transact_request(actions, token)
         with transaction_errors(actions), fastpath.ours(self.fast_path):
-            await self.client.transact_write_items(**request)
+            await self._send("TransactWriteItems", "transact_write_items", request)
 
     async def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:
         """One PutItem, UpdateItem or DeleteItem; a failed condition raises

@@ -97,6 +97,34 @@ def _tested_botocore() -> bool:
     return low <= version < high
 
 
+def fits(client: Any) -> bool:
+    """Whether `client` is a DynamoDB client (JSON protocol) with every private attribute the
+    transports rely on, over a tested botocore."""
+    try:
+        if client.meta.service_model.service_id.hyphenize() != "dynamodb":
+            return False
+        if client.meta.service_model.protocol != "json":
+            return False
+    except AttributeError:
+        return False
+    return all(hasattr(client, name) for name in _REQUIRED) and _tested_botocore()
+
+
+def is_async(client: Any) -> bool:
+    """An aiobotocore client: its API call or its endpoint's send loop is a coroutine
+    (`AioEndpoint.make_request` is botocore's plain method returning `_send_request`'s
+    coroutine, so that one alone does not tell)."""
+    endpoint = getattr(client, "_endpoint", None)
+    return any(
+        inspect.iscoroutinefunction(getattr(owner, name, None))
+        for owner, name in (
+            (client, "_make_api_call"),
+            (endpoint, "make_request"),
+            (endpoint, "_send_request"),
+        )
+    )
+
+
 class Transport:
     """Sends DynamoDB JSON requests for one botocore client through its endpoint."""
 
@@ -121,26 +149,24 @@ class Transport:
         self._user_agent: str | None = None
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._current_context = get_context
-        self._loop = EndpointLoop.of(client)
+        self._loop = self._loop_class().of(client)
         # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
         # one attribute, so a thread never pairs one registry's marker with another's answer.
         self._hooks: tuple[Any, bool] = (None, True)
+
+    @staticmethod
+    def _loop_class() -> type[EndpointLoop]:
+        return EndpointLoop
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
         """The client's transport, or None when it is not a botocore DynamoDB client with every
         attribute this module relies on (then use the public client method)."""
-        try:
-            if client.meta.service_model.service_id.hyphenize() != "dynamodb":
-                return None
-            if client.meta.service_model.protocol != "json":
-                return None
-        except AttributeError:
+        if not fits(client):
             return None
-        if not all(hasattr(client, name) for name in _REQUIRED) or not _tested_botocore():
-            return None
-        # aiobotocore's endpoint is a coroutine: this transport is for the synchronous client.
-        if inspect.iscoroutinefunction(getattr(client._endpoint, "make_request", None)):
+        # aiobotocore's client and endpoint are coroutines: this transport is for the
+        # synchronous client (aio_transport.py serves aiobotocore's).
+        if is_async(client):
             return None
         try:
             return cls(client)
@@ -168,6 +194,18 @@ class Transport:
         recorded and replayed. A `before-endpoint-resolution` handler may change the inputs per
         call: while one is registered nothing is remembered or reused.
         """
+        key, hit = self._endpoint_remembered(operation, params, context)
+        if hit is not None:
+            return hit
+        before = self._endpoint_before(context)
+        answer = self._client._resolve_endpoint_ruleset(model, params, context)
+        self._endpoint_remember(key, context, before, answer)
+        return answer  # type: ignore[no-any-return]
+
+    def _endpoint_remembered(
+        self, operation: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> tuple[tuple[Any, ...] | None, tuple[str, dict[str, str], dict[str, Any]] | None]:
+        """(the call's key, the remembered answer replayed into `context`, or None)."""
         key = self._endpoint_key(operation, params)
         if key is not None:
             hit = self._endpoints.get(key)
@@ -181,11 +219,25 @@ class Transport:
                     # these codes), added at the point of the call where it added them.
                     for feature in features:
                         current.features.add(feature)
-                return url, headers, properties
+                return key, (url, headers, properties)
+        return key, None
+
+    def _endpoint_before(self, context: dict[str, Any]) -> tuple[dict[str, Any], set[Any]]:
+        """What a resolution may change, taken before it runs."""
         before = {name: copy.deepcopy(context.get(name)) for name in _ENDPOINT_CONTEXT}
         current = self._current_context()
-        seen = set(current.features) if current is not None else set()
-        url, headers, properties = self._client._resolve_endpoint_ruleset(model, params, context)
+        return before, set(current.features) if current is not None else set()
+
+    def _endpoint_remember(
+        self,
+        key: tuple[Any, ...] | None,
+        context: dict[str, Any],
+        taken: tuple[dict[str, Any], set[Any]],
+        answer: tuple[str, dict[str, str], dict[str, Any]],
+    ) -> None:
+        before, seen = taken
+        url, headers, properties = answer
+        current = self._current_context()
         if (
             key is not None
             and current is not None
@@ -201,7 +253,6 @@ class Transport:
             }
             features = [f for f in current.features if f not in seen]
             self._endpoints[key] = (url, dict(headers), dict(properties), changes, features)
-        return url, headers, properties
 
     def _endpoint_key(self, operation: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         if self._resolution_hooks():
@@ -259,54 +310,14 @@ class Transport:
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         client = self._client
         model = self._model(operation)
-        config = client.meta.config
-        if model.auth and config.auth_scheme_preference:
-            auth_type = self._auth_preference(config.auth_scheme_preference.split(","), model.auth)
-        else:
-            auth_type = model.resolved_auth_type
-        # As _make_api_call builds it.
-        context: dict[str, Any] = {
-            "client_region": client.meta.region_name,
-            "client_config": config,
-            "has_streaming_input": model.has_streaming_input,
-            "auth_type": auth_type,
-            "unsigned_payload": model.unsigned_payload,
-            "auth_options": self._service.metadata.get("auth"),
-        }
+        context = self._request_context(model)
         # The fast path's own serialisation swap must not run here: this module serialises.
         with fastpath.ours(False):
             params = client._emit_api_params(
                 api_params=params, operation_model=model, context=context
             )
         url, headers, properties = self._endpoint(model, operation, params, context)
-        if properties:
-            context["endpoint_properties"] = properties
-        try:
-            body = encode_body(operation, params)
-        except (TypeError, ValueError):
-            # A value only botocore knows how to send (a set, a str blob): its own serialiser
-            # (with its validation) writes the body.
-            body = client._serializer.serialize_to_request(params, model)["body"]
-        request: dict[str, Any] = {
-            "url_path": "/",
-            "query_string": "",
-            "method": "POST",
-            "headers": {
-                "X-Amz-Target": f"{model.metadata['targetPrefix']}.{operation}",
-                "Content-Type": f"application/x-amz-json-{model.metadata['jsonVersion']}",
-            },
-            "body": body,
-        }
-        if headers:
-            request["headers"].update(headers)
-        user_agent = self._user_agent
-        if user_agent is None:
-            # Built once: botocore's request-created handler rebuilds the header on every
-            # attempt (with this call's feature ids), so this value never reaches the wire
-            # unless a handler reads it before then (it equals the first build).
-            user_agent = self._user_agent = client._user_agent_creator.to_string()
-        self._prepare(request, endpoint_url=url, context=context, user_agent=user_agent)
-        self._checksum_context(request, model, params)
+        request = self._request(model, operation, params, context, url, headers, properties)
         service_id = self._service_id
         _, answer = self._events.emit_until_response(
             f"before-call.{service_id}.{operation}",
@@ -318,7 +329,7 @@ class Transport:
         if answer is not None:
             http, parsed = answer
         else:
-            self._compress(config, request, model)
+            self._compress(client.meta.config, request, model)
             self._checksum(request)
             try:
                 # The fast path's before-parse handler takes the items out of the JSON itself.
@@ -336,10 +347,74 @@ class Transport:
             model=model,
             context=context,
         )
+        return self._result(operation, context, http, parsed)
+
+    def _request_context(self, model: Any) -> dict[str, Any]:
+        """The request context, as _make_api_call builds it."""
+        client = self._client
+        config = client.meta.config
+        if model.auth and config.auth_scheme_preference:
+            auth_type = self._auth_preference(config.auth_scheme_preference.split(","), model.auth)
+        else:
+            auth_type = model.resolved_auth_type
+        return {
+            "client_region": client.meta.region_name,
+            "client_config": config,
+            "has_streaming_input": model.has_streaming_input,
+            "auth_type": auth_type,
+            "unsigned_payload": model.unsigned_payload,
+            "auth_options": self._service.metadata.get("auth"),
+        }
+
+    def _request(
+        self,
+        model: Any,
+        operation: str,
+        params: dict[str, Any],
+        context: dict[str, Any],
+        url: str,
+        headers: dict[str, str],
+        properties: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The request dict `_convert_to_request_dict` and `resolve_checksum_context` make."""
+        if properties:
+            context["endpoint_properties"] = properties
+        try:
+            body = encode_body(operation, params)
+        except (TypeError, ValueError):
+            # A value only botocore knows how to send (a set, a str blob): its own serialiser
+            # (with its validation) writes the body.
+            body = self._client._serializer.serialize_to_request(params, model)["body"]
+        request: dict[str, Any] = {
+            "url_path": "/",
+            "query_string": "",
+            "method": "POST",
+            "headers": {
+                "X-Amz-Target": f"{model.metadata['targetPrefix']}.{operation}",
+                "Content-Type": f"application/x-amz-json-{model.metadata['jsonVersion']}",
+            },
+            "body": body,
+        }
+        if headers:
+            request["headers"].update(headers)
+        user_agent = self._user_agent
+        if user_agent is None:
+            # Built once: botocore's request-created handler rebuilds the header on every
+            # attempt (with this call's feature ids), so this value never reaches the wire
+            # unless a handler reads it before then (it equals the first build).
+            user_agent = self._user_agent = self._client._user_agent_creator.to_string()
+        self._prepare(request, endpoint_url=url, context=context, user_agent=user_agent)
+        self._checksum_context(request, model, params)
+        return request
+
+    def _result(
+        self, operation: str, context: dict[str, Any], http: Any, parsed: Any
+    ) -> dict[str, Any]:
+        """The parsed answer, or the ClientError subclass `_make_api_call` raises."""
         if http.status_code >= 300:
             error = parsed.get("Error", {})
             code = context.get("error_code_override") or error.get("Code")
-            raise client.exceptions.from_code(code)(parsed, operation)
+            raise self._client.exceptions.from_code(code)(parsed, operation)
         return parsed  # type: ignore[no-any-return]
 
 
@@ -386,17 +461,18 @@ class EndpointLoop:
         from botocore import handlers
         from botocore.awsrequest import HeadersDict, create_request_object
         from botocore.context import get_context
-        from botocore.endpoint import Endpoint, convert_to_response_dict
+        from botocore.endpoint import convert_to_response_dict
         from botocore.history import get_global_history_recorder
         from botocore.hooks import first_non_none_response
         from botocore.httpchecksum import handle_checksum_body
 
         endpoint = client._endpoint
         kind = type(endpoint)
-        if not issubclass(kind, Endpoint) or any(
-            getattr(kind, name) is not getattr(Endpoint, name) for name in _MIRRORED
+        base = self._endpoint_class()
+        if not issubclass(kind, base) or any(
+            getattr(kind, name) is not getattr(base, name) for name in _MIRRORED
         ):
-            raise AttributeError("not botocore's Endpoint")
+            raise AttributeError("not the Endpoint class this loop mirrors")
         for name in _CALLED:
             getattr(endpoint, name)
         self._endpoint = endpoint
@@ -439,6 +515,13 @@ class EndpointLoop:
             return cls(client)
         except (AttributeError, ImportError):
             return None
+
+    @staticmethod
+    def _endpoint_class() -> type[Any]:
+        """The endpoint class whose `_MIRRORED` methods this loop repeats."""
+        from botocore.endpoint import Endpoint
+
+        return Endpoint
 
     def usable(self) -> bool:
         """Whether the loop may stand in for make_request on this call: the client's endpoint,
@@ -588,6 +671,27 @@ class EndpointLoop:
         """What botocore's JSON parser (after the fast path's before-parse) returns for a 2xx
         body, or None to let them run: the items decoded by the fast path, anything else in the
         body parsed by botocore's parser, the ResponseMetadata its `parse` writes."""
+        read = self._read_ok(response_dict, model)
+        if read is None:
+            return None
+        document, taken = read
+        if document:
+            # Not the library's common answer (ConsumedCapacity, ItemCollectionMetrics...):
+            # botocore's parser reads the rest, as under the fast path's before-parse.
+            rest = dict(response_dict, body=json.dumps(document).encode("utf-8"))
+            parser = self._factory.create_parser(model.service_model.resolved_protocol)
+            parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
+        else:
+            parsed = self._metadata(response_dict)
+        if taken is not None:
+            parsed[taken[0]] = taken[1]
+        return parsed
+
+    def _read_ok(
+        self, response_dict: dict[str, Any], model: Any
+    ) -> tuple[dict[str, Any], tuple[str, Any] | None] | None:
+        """(the 2xx body's JSON document without the items, the items taken by the fast
+        path), or None when the body is not a JSON object."""
         body = response_dict["body"]
         if not isinstance(body, bytes):
             return None
@@ -597,30 +701,24 @@ class EndpointLoop:
             return None
         if not isinstance(document, dict):
             return None
-        taken = fastpath.take_items(model.name, document, body)
-        if document:
-            # Not the library's common answer (ConsumedCapacity, ItemCollectionMetrics...):
-            # botocore's parser reads the rest, as under the fast path's before-parse.
-            rest = dict(response_dict, body=json.dumps(document).encode("utf-8"))
-            parser = self._factory.create_parser(model.service_model.resolved_protocol)
-            parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
+        return document, fastpath.take_items(model.name, document, body)
+
+    def _metadata(self, response_dict: dict[str, Any]) -> dict[str, Any]:
+        """The parsed answer of an otherwise empty 2xx body: the ResponseMetadata botocore's
+        `parse` writes."""
+        headers: Any = response_dict["headers"]
+        metadata: dict[str, Any] = {}
+        if "x-amzn-requestid" in headers:
+            metadata["RequestId"] = headers["x-amzn-requestid"]
+        metadata["HTTPStatusCode"] = response_dict["status_code"]
+        if type(headers) is self._headers_dict:
+            # lowercase_dict(headers) without a case-insensitive lookup per header.
+            lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
         else:
-            headers: Any = response_dict["headers"]
-            metadata: dict[str, Any] = {}
-            if "x-amzn-requestid" in headers:
-                metadata["RequestId"] = headers["x-amzn-requestid"]
-            metadata["HTTPStatusCode"] = response_dict["status_code"]
-            if type(headers) is self._headers_dict:
-                # lowercase_dict(headers) without a case-insensitive lookup per header.
-                lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
-            else:
-                lowered = {key.lower(): headers[key] for key in headers}
-            metadata["HTTPHeaders"] = lowered
-            algorithm = response_dict.get("context", {}).get("checksum", {})
-            algorithm = algorithm.get("response_algorithm")
-            if algorithm:
-                metadata["ChecksumAlgorithm"] = algorithm
-            parsed = {"ResponseMetadata": metadata}
-        if taken is not None:
-            parsed[taken[0]] = taken[1]
-        return parsed
+            lowered = {key.lower(): headers[key] for key in headers}
+        metadata["HTTPHeaders"] = lowered
+        algorithm = response_dict.get("context", {}).get("checksum", {})
+        algorithm = algorithm.get("response_algorithm")
+        if algorithm:
+            metadata["ChecksumAlgorithm"] = algorithm
+        return {"ResponseMetadata": metadata}
