@@ -29,7 +29,9 @@ def orjson_module() -> Any:
     return _ORJSON or None
 
 
-def _default(value: Any) -> Any:
+def request_default(value: Any) -> Any:
+    """The `default` of every JSON encoding of a DynamoDB request: bytes as base64 (as botocore
+    sends them); anything else is not part of a request (TypeError)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not part of a DynamoDB request")
@@ -39,7 +41,7 @@ def _orjson_dumps(fast: Any, document: Any) -> bytes:
     # Datetimes and dataclasses go to the default, which refuses them, rather than being encoded
     # in orjson's own way: orjson accepts no document the standard library would refuse for that.
     option = fast.OPT_PASSTHROUGH_DATETIME | fast.OPT_PASSTHROUGH_DATACLASS
-    encoded: bytes = fast.dumps(document, default=_default, option=option)
+    encoded: bytes = fast.dumps(document, default=request_default, option=option)
     return encoded
 
 
@@ -59,7 +61,9 @@ def request_body(document: Any) -> bytes:
             pass  # a lone surrogate, an int over 64 bits...: the standard library decides
     # The documents are trees the library built itself (no cycles): the encoder's cycle
     # bookkeeping (a dict entry per container) is pure cost.
-    text = json.dumps(document, separators=(",", ":"), default=_default, check_circular=False)
+    text = json.dumps(
+        document, separators=(",", ":"), default=request_default, check_circular=False
+    )
     return text.encode("utf-8")
 
 

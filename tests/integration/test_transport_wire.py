@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
 import persistence as p
+from persistence import fastjson
 from persistence.backends.dynamodb import transport as transport_module
 from persistence.backends.dynamodb.backend import DynamoDBBackend
 from persistence.backends.dynamodb.transport import Transport
@@ -61,7 +62,7 @@ def answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None
 
 
 ITEM = json.dumps(
-    {"Item": DOCS.to_item(Doc("d1", "title", b"x", 1))}, default=transport_module._json_default
+    {"Item": DOCS.to_item(Doc("d1", "title", b"x", 1))}, default=fastjson.request_default
 ).encode()
 
 

@@ -32,7 +32,6 @@ or botocore is outside TESTED_BOTOCORE: the caller then uses the public client m
 
 from __future__ import annotations
 
-import base64
 import copy
 import inspect
 import json
@@ -64,12 +63,6 @@ _ENDPOINT_CONTEXT = ("auth_type", "signing")
 _ENDPOINTS_KEPT = 1024
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"{type(value).__name__} is not part of a DynamoDB request")
-
-
 def encode_body(operation: str, params: dict[str, Any]) -> bytes:
     """The request body for `params`: the one place the transport encodes JSON.
 
@@ -83,7 +76,8 @@ def encode_body(operation: str, params: dict[str, Any]) -> bytes:
     body."""
     if operation == "TransactWriteItems" and len(params.get("TransactItems", ())) > 1:
         return fastjson.request_body(params)
-    return json.dumps(params, default=_json_default, check_circular=False).encode("utf-8")
+    text = json.dumps(params, default=fastjson.request_default, check_circular=False)
+    return text.encode("utf-8")
 
 
 def _tested_botocore() -> bool:
