@@ -15,8 +15,8 @@ from botocore.endpoint import Endpoint
 from botocore.exceptions import ClientError
 from botocore.useragent import register_feature_id
 
-from persistence.backends.dynamodb import transport as transport_module
-from persistence.backends.dynamodb.transport import EndpointLoop, Transport
+from persistence.backends.dynamodb import endpoint_loop as loop_module
+from persistence.backends.dynamodb.transport import Transport
 
 from .test_transport_faults import error
 from .test_transport_wire import DOCS, Doc, Wire, answer, assert_same_request, stub_client
@@ -29,25 +29,6 @@ PUT = {
     ],
     "ClientRequestToken": "0" * 32,
 }
-
-
-@pytest.fixture
-def used(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """How many calls went through the loop and how many through Endpoint.make_request."""
-    counts = {"loop": 0, "make_request": 0}
-    loop, endpoint = EndpointLoop.make_request, Endpoint.make_request
-
-    def through_loop(self: Any, *args: Any) -> Any:
-        counts["loop"] += 1
-        return loop(self, *args)
-
-    def through_endpoint(self: Any, *args: Any) -> Any:
-        counts["make_request"] += 1
-        return endpoint(self, *args)
-
-    monkeypatch.setattr(EndpointLoop, "make_request", through_loop)
-    monkeypatch.setattr(Endpoint, "make_request", through_endpoint)
-    return counts
 
 
 def both(operation: str, params: dict[str, Any], reply: Any, **config: Any) -> tuple[Any, Any]:
@@ -382,7 +363,7 @@ def test_the_remembered_user_agents_are_bounded() -> None:
     Wire(client, lambda _: answer(b"{}"))
     transport = Transport.of(client)
     assert transport is not None and transport._loop is not None
-    assert transport_module._UA_KEPT == 64
+    assert loop_module._UA_KEPT == 64
     transport._loop._user_agents.update({(str(i),): "x" for i in range(64)})
     transport.call("GetItem", GET)  # a new input: built by botocore, sent, not remembered
     assert len(transport._loop._user_agents) == 64

@@ -21,7 +21,8 @@ import json
 from typing import Any
 
 from . import fastpath
-from .transport import EndpointLoop, Transport, fits, is_async
+from .endpoint_loop import EndpointLoop
+from .transport import Transport, fits, is_async
 
 # The aiobotocore releases this module was tested against: [low, high).
 TESTED_AIOBOTOCORE = ((3, 10, 0), (3, 11, 0))
@@ -188,10 +189,9 @@ class AioEndpointLoop(EndpointLoop):
     # -- AioEndpoint.create_request
 
     async def _acreate_request(self, request_dict: dict[str, Any], model: Any) -> Any:
-        request = self._create_request_object(request_dict)
-        request.stream_output = model.has_streaming_output or model.has_event_stream_output
+        request = self._request_object(request_dict, model)
         operation = model.name
-        event, handlers = self._handlers_for(f"request-created.dynamodb.{operation}")
+        event, handlers = self.handlers.of(f"request-created.dynamodb.{operation}")
         for handler in handlers:
             if handler == self._ua_handler:
                 self._user_agent(request)
@@ -199,7 +199,7 @@ class AioEndpointLoop(EndpointLoop):
                 await _resolved(
                     handler(request=request, operation_name=operation, event_name=event)
                 )
-        return self._endpoint.prepare_request(request)
+        return self._prepared(request)
 
     # -- AioEndpoint._get_response / _do_get_response
 
@@ -208,7 +208,7 @@ class AioEndpointLoop(EndpointLoop):
     ) -> tuple[Any, BaseException | None]:
         success_response, exception = await self._ado_get_response(request, model, context)
         event = f"response-received.dynamodb.{model.name}"
-        if self._handlers_for(event)[1]:
+        if self.handlers.of(event)[1]:
             kwargs: dict[str, Any] = {
                 "response_dict": None,
                 "parsed_response": None,
@@ -241,7 +241,7 @@ class AioEndpointLoop(EndpointLoop):
         event = f"before-parse.dynamodb.{operation}"
         parsed = None
         if 200 <= status < 300 and all(
-            handler is fastpath.before_parse for handler in self._handlers_for(event)[1]
+            handler is fastpath.before_parse for handler in self.handlers.of(event)[1]
         ):
             parsed = await self._aparse_ok(response_dict, model)
         if parsed is None:

@@ -29,7 +29,7 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from ... import fastjson
@@ -51,6 +51,16 @@ def ours(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         _OURS.reset(token)
+
+
+def mark(enabled: bool) -> Token[bool]:
+    """`ours(enabled)` without the context manager, for the transport's hot path: the token
+    to hand to `unmark` (in a `finally`)."""
+    return _OURS.set(enabled)
+
+
+def unmark(token: Token[bool]) -> None:
+    _OURS.reset(token)
 
 
 def install(client: Any) -> bool:

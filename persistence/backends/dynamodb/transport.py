@@ -35,11 +35,11 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import logging
 from typing import Any
 
 from ... import fastjson
 from . import fastpath
+from .endpoint_loop import EndpointLoop
 
 # The botocore releases this module was tested against (aiobotocore pins botocore to 1.43.x):
 # [low, high). Outside them the library takes the public client path, as it does when any of the
@@ -125,8 +125,10 @@ class Transport:
     def __init__(self, client: Any) -> None:
         from botocore.auth import resolve_auth_scheme_preference
         from botocore.awsrequest import prepare_request_dict
+        from botocore.client import BaseClient
         from botocore.compress import maybe_compress_request
         from botocore.context import get_context, start_as_current_context
+        from botocore.hooks import first_non_none_response
         from botocore.httpchecksum import apply_request_checksum, resolve_checksum_context
 
         self._client = client
@@ -144,6 +146,10 @@ class Transport:
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._current_context = get_context
         self._loop = self._loop_class().of(client)
+        self._own_params = getattr(type(client), "_emit_api_params", None) is getattr(
+            BaseClient, "_emit_api_params", False
+        )
+        self._first_non_none = first_non_none_response
         # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
         # one attribute, so a thread never pairs one registry's marker with another's answer.
         self._hooks: tuple[Any, bool] = (None, True)
@@ -290,11 +296,40 @@ class Transport:
         self._hooks = (marker, found)
         return found
 
-    def _make_request(self, model: Any, request: dict[str, Any]) -> tuple[Any, Any]:
+    def _lean(self) -> EndpointLoop | None:
+        """The loop, when this call may go through it and dispatch its events with its
+        `Handlers`: the loop usable (adr/0018), the client's events the endpoint's, and the
+        client's `_emit_api_params` botocore's own (mirrored in `_api_params`)."""
         loop = self._loop
-        if loop is not None and loop.usable():
-            return loop.make_request(model, request)
-        return self._client._endpoint.make_request(model, request)  # type: ignore[no-any-return]
+        if (
+            loop is None
+            or not self._own_params
+            or "_emit_api_params" in vars(self._client)
+            or not loop.usable()
+        ):
+            return None
+        return loop
+
+    def _api_params(
+        self, events: Any, model: Any, params: dict[str, Any], context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`BaseClient._emit_api_params`: `provide-client-params` (a handler may answer other
+        parameters), then `before-parameter-build`, both with the same arguments."""
+        operation = model.name
+        responses = events.emit(
+            f"provide-client-params.{self._service_id}.{operation}",
+            params=params,
+            model=model,
+            context=context,
+        )
+        params = self._first_non_none(responses, default=params)
+        events.emit(
+            f"before-parameter-build.{self._service_id}.{operation}",
+            params=params,
+            model=model,
+            context=context,
+        )
+        return params
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """What `client.<operation>(**params)` returns, or the ClientError it raises."""
@@ -305,15 +340,23 @@ class Transport:
         client = self._client
         model = self._model(operation)
         context = self._request_context(model)
+        loop = self._lean()
+        events: Any = self._events if loop is None else loop.handlers
         # The fast path's own serialisation swap must not run here: this module serialises.
-        with fastpath.ours(False):
-            params = client._emit_api_params(
-                api_params=params, operation_model=model, context=context
-            )
+        mark = fastpath.mark(False)
+        try:
+            if loop is None:
+                params = client._emit_api_params(
+                    api_params=params, operation_model=model, context=context
+                )
+            else:
+                params = self._api_params(events, model, params, context)
+        finally:
+            fastpath.unmark(mark)
         url, headers, properties = self._endpoint(model, operation, params, context)
         request = self._request(model, operation, params, context, url, headers, properties)
         service_id = self._service_id
-        _, answer = self._events.emit_until_response(
+        _, answer = events.emit_until_response(
             f"before-call.{service_id}.{operation}",
             model=model,
             params=request,
@@ -325,16 +368,21 @@ class Transport:
         else:
             self._compress(client.meta.config, request, model)
             self._checksum(request)
+            # The fast path's before-parse handler takes the items out of the JSON itself.
+            mark = fastpath.mark(True)
             try:
-                # The fast path's before-parse handler takes the items out of the JSON itself.
-                with fastpath.ours(True):
-                    http, parsed = self._make_request(model, request)
+                if loop is None:
+                    http, parsed = client._endpoint.make_request(model, request)
+                else:
+                    http, parsed = loop.make_request(model, request)
             except Exception as exc:
-                self._events.emit(
+                events.emit(
                     f"after-call-error.{service_id}.{operation}", exception=exc, context=context
                 )
                 raise
-        self._events.emit(
+            finally:
+                fastpath.unmark(mark)
+        events.emit(
             f"after-call.{service_id}.{operation}",
             http_response=http,
             parsed=parsed,
@@ -410,309 +458,3 @@ class Transport:
             code = context.get("error_code_override") or error.get("Code")
             raise self._client.exceptions.from_code(code)(parsed, operation)
         return parsed  # type: ignore[no-any-return]
-
-
-# ---------------------------------------------------------------------------- the endpoint loop
-
-# The Endpoint methods the loop below mirrors: an endpoint whose class or instance replaces any
-# of them (a subclass, a test's mock of make_request) is used through make_request instead.
-_MIRRORED = (
-    "make_request",
-    "_send_request",
-    "create_request",
-    "prepare_request",
-    "_get_response",
-    "_do_get_response",
-)
-# The Endpoint methods the loop calls as they are (botocore's code decides).
-_CALLED = ("_update_retries_context", "_needs_retry", "_send", "prepare_request")
-_UA_KEPT = 64
-
-
-class EndpointLoop:
-    """`Endpoint.make_request` for the library's own GetItem / TransactWriteItems, attempt by
-    attempt as `Endpoint._send_request` does it (adr/0018), with three differences that change
-    no byte and no decision:
-
-    - `request-created` handlers are called in their registered order with the event's
-      arguments, except botocore's User-Agent rebuild, which is replaced by the same string
-      remembered per distinct input (the feature ids of the call, in the order botocore joins
-      them);
-    - a 2xx answer is read with `json.loads` (binary values decoded as botocore's parser does,
-      fastpath.py) into the dict botocore's parser returns, while `before-parse` has no handler
-      other than the fast path's; otherwise botocore's parser runs;
-    - `response-received` is emitted only while a handler is registered for it (emitting to no
-      handler does nothing but build its arguments).
-
-    Everything else is botocore's own code, called with the same arguments: the retry context,
-    signing through the client's RequestSigner (credential refresh, region, signature version),
-    `add_retry_headers`, `prepare_request`, `before-send` (a handler may answer), `_send`, the
-    checksum handling, `needs-retry` through `Endpoint._needs_retry` (retry modes, quotas, the
-    CRC32 check, the sleep it returns), the retry-attempt count, the exception raised.
-    """
-
-    def __init__(self, client: Any) -> None:
-        from botocore import handlers
-        from botocore.awsrequest import HeadersDict, create_request_object
-        from botocore.context import get_context
-        from botocore.endpoint import convert_to_response_dict
-        from botocore.history import get_global_history_recorder
-        from botocore.hooks import first_non_none_response
-        from botocore.httpchecksum import handle_checksum_body
-
-        endpoint = client._endpoint
-        kind = type(endpoint)
-        base = self._endpoint_class()
-        if not issubclass(kind, base) or any(
-            getattr(kind, name) is not getattr(base, name) for name in _MIRRORED
-        ):
-            raise AttributeError("not the Endpoint class this loop mirrors")
-        for name in _CALLED:
-            getattr(endpoint, name)
-        self._endpoint = endpoint
-        self._client = client
-        self._aliaser = endpoint._event_emitter
-        self._emitter = self._aliaser._emitter
-        self._alias = self._aliaser._alias_event_name
-        self._emitter._lookup_cache  # noqa: B018 - the registry's change marker must exist
-        self._emitter._handlers.prefix_search  # noqa: B018
-        self._factory = endpoint._response_parser_factory
-        self._add_modeled_error_fields = endpoint._add_modeled_error_fields
-        self._create_request_object = create_request_object
-        self._headers_dict = HeadersDict
-        self._first_non_none = first_non_none_response
-        self._convert = convert_to_response_dict
-        self._checksum_body = handle_checksum_body
-        self._history = get_global_history_recorder()
-        self._get_context = get_context
-        self._signer_handler = client._request_signer.handler
-        self._ua_creator = client._user_agent_creator
-        self._ua_handler = self._ua_creator.rebuild_and_replace_user_agent_handler
-        self._ua_config = self._ua_creator._client_config
-        self._ua_features = self._ua_creator._client_features
-        self._add_retry_headers = handlers.add_retry_headers
-        self._user_agents: dict[tuple[str, ...], str] = {}
-        # (the emitter's lookup-cache dict seen, event -> (aliased name, handlers)): one
-        # attribute, so a list read from one registry is never filed under another's marker.
-        self._registry: tuple[Any, dict[str, tuple[str, list[Any]]]] = (None, {})
-        # The botocore loggers whose debug lines this loop would not write (the endpoint's
-        # request and response lines, the emitter's per-handler lines of request-created, the
-        # parser's body lines): with any at DEBUG, make_request runs and writes them.
-        self._loggers = tuple(
-            logging.getLogger(name)
-            for name in ("botocore.endpoint", "botocore.hooks", "botocore.parsers")
-        )
-
-    @classmethod
-    def of(cls, client: Any) -> EndpointLoop | None:
-        try:
-            return cls(client)
-        except (AttributeError, ImportError):
-            return None
-
-    @staticmethod
-    def _endpoint_class() -> type[Any]:
-        """The endpoint class whose `_MIRRORED` methods this loop repeats."""
-        from botocore.endpoint import Endpoint
-
-        return Endpoint
-
-    def usable(self) -> bool:
-        """Whether the loop may stand in for make_request on this call: the client's endpoint,
-        nothing replaced on it since, the User-Agent inputs of the client unchanged, and
-        botocore's debug output off (its lines stay botocore's)."""
-        if self._client._endpoint is not self._endpoint:
-            return False
-        if not vars(self._endpoint).keys().isdisjoint(_MIRRORED):
-            return False
-        if getattr(self._history, "_enabled", True) or any(
-            logger.isEnabledFor(logging.DEBUG) for logger in self._loggers
-        ):
-            return False
-        creator = self._client._user_agent_creator
-        return (
-            creator is self._ua_creator
-            and creator._client_config is self._ua_config
-            and creator._client_features is self._ua_features
-        )
-
-    def _handlers_for(self, event: str) -> tuple[str, list[Any]]:
-        """The event's aliased name and the handlers `emit(event)` would call now, re-read after
-        any register/unregister: the emitter then replaces its lookup-cache dict, and the one
-        seen last is kept alive here so its identity cannot be reused."""
-        marker = self._emitter._lookup_cache
-        seen, handlers = self._registry
-        if marker is not seen:
-            handlers = {}
-            self._registry = (marker, handlers)
-        found = handlers.get(event)
-        if found is None:
-            name = self._alias(event)
-            found = handlers[event] = (name, list(self._emitter._handlers.prefix_search(name)))
-        return found
-
-    # -- Endpoint._send_request
-
-    def make_request(self, model: Any, request_dict: dict[str, Any]) -> tuple[Any, Any]:
-        endpoint = self._endpoint
-        attempts = 1
-        context = request_dict["context"]
-        endpoint._update_retries_context(context, attempts)
-        request = self._create_request(request_dict, model)
-        success_response, exception = self._get_response(request, model, context)
-        while endpoint._needs_retry(attempts, model, request_dict, success_response, exception):
-            attempts += 1
-            endpoint._update_retries_context(context, attempts, success_response)
-            request.reset_stream()
-            request = self._create_request(request_dict, model)
-            success_response, exception = self._get_response(request, model, context)
-        if success_response is not None and "ResponseMetadata" in success_response[1]:
-            success_response[1]["ResponseMetadata"]["RetryAttempts"] = attempts - 1
-        if exception is not None:
-            raise exception
-        return success_response  # type: ignore[no-any-return]
-
-    # -- Endpoint.create_request
-
-    def _create_request(self, request_dict: dict[str, Any], model: Any) -> Any:
-        request = self._create_request_object(request_dict)
-        request.stream_output = model.has_streaming_output or model.has_event_stream_output
-        operation = model.name
-        event, handlers = self._handlers_for(f"request-created.dynamodb.{operation}")
-        for handler in handlers:
-            if handler == self._ua_handler:
-                self._user_agent(request)
-            else:
-                handler(request=request, operation_name=operation, event_name=event)
-        return self._endpoint.prepare_request(request)
-
-    def _user_agent(self, request: Any) -> None:
-        """`rebuild_and_replace_user_agent_handler`, its string remembered per input. What
-        `UserAgentString.to_string` reads that can change between calls is the current
-        context's feature ids (joined in the order of the union it builds); the rest is the
-        client's (checked unchanged in `usable`)."""
-        if not request.headers.get("User-Agent"):
-            return
-        current = self._get_context()
-        features = (self._ua_features or set()).union(
-            set() if current is None else current.features
-        )
-        key = tuple(features)
-        value = self._user_agents.get(key)
-        if value is None:
-            value = self._ua_creator.to_string()
-            if len(self._user_agents) < _UA_KEPT:
-                self._user_agents[key] = value
-        request.headers.replace_header("User-Agent", value)
-
-    # -- Endpoint._get_response / _do_get_response
-
-    def _get_response(
-        self, request: Any, model: Any, context: dict[str, Any]
-    ) -> tuple[Any, BaseException | None]:
-        success_response, exception = self._do_get_response(request, model, context)
-        event = f"response-received.dynamodb.{model.name}"
-        if self._handlers_for(event)[1]:
-            kwargs: dict[str, Any] = {
-                "response_dict": None,
-                "parsed_response": None,
-                "context": context,
-                "exception": exception,
-            }
-            if success_response is not None:
-                http_response, parsed_response = success_response
-                kwargs["parsed_response"] = parsed_response
-                kwargs["response_dict"] = self._convert(http_response, model)
-            self._aliaser.emit(event, **kwargs)
-        return success_response, exception
-
-    def _do_get_response(
-        self, request: Any, model: Any, context: dict[str, Any]
-    ) -> tuple[Any, BaseException | None]:
-        operation = model.name
-        try:
-            responses = self._aliaser.emit(f"before-send.dynamodb.{operation}", request=request)
-            http_response = self._first_non_none(responses)
-            if http_response is None:
-                http_response = self._endpoint._send(request)
-        except Exception as e:  # botocore returns every send failure for needs-retry to judge
-            return None, e
-        response_dict = self._convert(http_response, model)
-        self._checksum_body(http_response, response_dict, context, model)
-        status = http_response.status_code
-        event = f"before-parse.dynamodb.{operation}"
-        parsed = None
-        if 200 <= status < 300 and all(
-            handler is fastpath.before_parse for handler in self._handlers_for(event)[1]
-        ):
-            parsed = self._parse_ok(response_dict, model)
-        if parsed is None:
-            customized: dict[str, Any] = {}
-            self._aliaser.emit(
-                event,
-                operation_model=model,
-                response_dict=response_dict,
-                customized_response_dict=customized,
-            )
-            parser = self._factory.create_parser(model.service_model.resolved_protocol)
-            parsed = parser.parse(response_dict, model.output_shape)
-            parsed.update(customized)
-            if status >= 300:
-                self._add_modeled_error_fields(response_dict, parsed, model, parser)
-        return (http_response, parsed), None
-
-    def _parse_ok(self, response_dict: dict[str, Any], model: Any) -> dict[str, Any] | None:
-        """What botocore's JSON parser (after the fast path's before-parse) returns for a 2xx
-        body, or None to let them run: the items decoded by the fast path, anything else in the
-        body parsed by botocore's parser, the ResponseMetadata its `parse` writes."""
-        read = self._read_ok(response_dict, model)
-        if read is None:
-            return None
-        document, taken = read
-        if document:
-            # Not the library's common answer (ConsumedCapacity, ItemCollectionMetrics...):
-            # botocore's parser reads the rest, as under the fast path's before-parse.
-            rest = dict(response_dict, body=json.dumps(document).encode("utf-8"))
-            parser = self._factory.create_parser(model.service_model.resolved_protocol)
-            parsed: dict[str, Any] = parser.parse(rest, model.output_shape)
-        else:
-            parsed = self._metadata(response_dict)
-        if taken is not None:
-            parsed[taken[0]] = taken[1]
-        return parsed
-
-    def _read_ok(
-        self, response_dict: dict[str, Any], model: Any
-    ) -> tuple[dict[str, Any], tuple[str, Any] | None] | None:
-        """(the 2xx body's JSON document without the items, the items taken by the fast
-        path), or None when the body is not a JSON object."""
-        body = response_dict["body"]
-        if not isinstance(body, bytes):
-            return None
-        try:
-            document = json.loads(body) if body else {}
-        except ValueError:
-            return None
-        if not isinstance(document, dict):
-            return None
-        return document, fastpath.take_items(model.name, document, body)
-
-    def _metadata(self, response_dict: dict[str, Any]) -> dict[str, Any]:
-        """The parsed answer of an otherwise empty 2xx body: the ResponseMetadata botocore's
-        `parse` writes."""
-        headers: Any = response_dict["headers"]
-        metadata: dict[str, Any] = {}
-        if "x-amzn-requestid" in headers:
-            metadata["RequestId"] = headers["x-amzn-requestid"]
-        metadata["HTTPStatusCode"] = response_dict["status_code"]
-        if type(headers) is self._headers_dict:
-            # lowercase_dict(headers) without a case-insensitive lookup per header.
-            lowered = {key._lower: value for key, value in headers._dict.items()}  # type: ignore[attr-defined]
-        else:
-            lowered = {key.lower(): headers[key] for key in headers}
-        metadata["HTTPHeaders"] = lowered
-        algorithm = response_dict.get("context", {}).get("checksum", {})
-        algorithm = algorithm.get("response_algorithm")
-        if algorithm:
-            metadata["ChecksumAlgorithm"] = algorithm
-        return {"ResponseMetadata": metadata}
