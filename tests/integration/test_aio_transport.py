@@ -25,6 +25,7 @@ from persistence.backends.base import Cancelled
 from persistence.backends.dynamodb import aio_transport
 from persistence.backends.dynamodb.aio_backend import AsyncDynamoDBBackend
 from persistence.backends.dynamodb.aio_transport import AioEndpointLoop, AioTransport
+from persistence.backends.dynamodb.dispatch import AsyncHandlers
 from persistence.backends.dynamodb.transport import Transport
 from persistence.tables import create_table_request
 from persistence.testing import faults
@@ -361,3 +362,79 @@ async def test_hooks_see_the_calls_as_on_the_public_path(server: MotoServer) -> 
         "GetItem",
         "GetItem",
     ]
+
+
+async def test_async_handlers_call_what_aiobotocores_emitter_calls(server: MotoServer) -> None:
+    """Coroutine and plain handlers, most specific first, each answer awaited before the next
+    handler runs; emit_until_response stops at the first answer, as aiobotocore's `_emit`."""
+    async with client_on(server) as client:
+        events = client.meta.events
+        log: list[str] = []
+
+        async def operation(**kwargs: Any) -> None:
+            log.append(f"operation {kwargs['event_name']} {kwargs['value']}")
+
+        def service(**_: Any) -> None:
+            log.append("service")
+
+        async def answers(**_: Any) -> str:
+            log.append("answers")
+            return "first"
+
+        def after(**_: Any) -> str:
+            log.append("after")
+            return "second"
+
+        events.register("my-event.dynamodb.GetItem", operation)
+        events.register("my-event.dynamodb", service)
+        events.register("my-event", answers)
+        events.register("my-event", after)
+        handlers = AsyncHandlers(events)
+        runs = []
+        for emit in (
+            handlers.emit,
+            events.emit,
+            handlers.emit_until_response,
+            events.emit_until_response,
+        ):
+            log.clear()
+            runs.append((await emit("my-event.dynamodb.GetItem", value=1), list(log)))
+        assert runs[0] == runs[1] and runs[2] == runs[3]
+        assert runs[1][1] == [
+            "operation my-event.dynamodb.GetItem 1",
+            "service",
+            "answers",
+            "after",
+        ]
+        assert runs[3][0] == (answers, "first") and runs[3][1][-1] == "answers"
+
+
+async def test_needs_retry_handlers_decide_as_on_the_public_path(server: MotoServer) -> None:
+    """A coroutine needs-retry handler gets aiobotocore's arguments; its delay is awaited with
+    the endpoint's own sleep and the call is retried, on both paths."""
+    runs = []
+    for fast_path in (True, False):
+        server.reset()
+        async with client_on(server) as client:
+            await client.create_table(**create_table_request(TABLE))
+            slept: list[float] = []
+
+            async def sleep(delay: float, slept: list[float] = slept) -> None:
+                slept.append(delay)
+
+            client._endpoint._sleep = sleep
+            seen: list[tuple[int, list[str]]] = []
+
+            async def retry_once(
+                attempts: int, seen: list[tuple[int, list[str]]] = seen, **kwargs: Any
+            ) -> float | None:
+                seen.append((attempts, sorted(kwargs)))
+                return 0.5 if attempts == 1 else None
+
+            client.meta.events.register_first("needs-retry.dynamodb.GetItem", retry_once)
+            backend = AsyncDynamoDBBackend(client, fast_path=fast_path)
+            assert (backend._transport is not None) is fast_path
+            await backend.get_item(TABLE.name, KEY, True)
+            runs.append((seen, slept))
+    assert runs[0] == runs[1]
+    assert [attempt for attempt, _ in runs[0][0]] == [1, 2] and runs[0][1] == [0.5]

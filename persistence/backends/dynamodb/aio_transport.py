@@ -16,11 +16,11 @@ transport.TESTED_BOTOCORE: the caller then awaits the public client method.
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
 from . import fastpath
+from .dispatch import AsyncHandlers, _resolved
 from .endpoint_loop import EndpointLoop
 from .transport import Transport, fits, is_async
 
@@ -39,13 +39,6 @@ def _tested_aiobotocore() -> bool:
     return low <= version < high
 
 
-async def _resolved(value: Any) -> Any:
-    """aiobotocore's `resolve_awaitable`: its emitter awaits what a handler returns if it can."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
 class AioTransport(Transport):
     """Sends DynamoDB JSON requests for one aiobotocore client through its endpoint."""
 
@@ -59,6 +52,32 @@ class AioTransport(Transport):
     @staticmethod
     def _loop_class() -> type[EndpointLoop]:
         return AioEndpointLoop
+
+    @staticmethod
+    def _client_class() -> type[Any]:
+        from aiobotocore.client import AioBaseClient  # type: ignore[import-untyped]
+
+        return AioBaseClient  # type: ignore[no-any-return]
+
+    async def _aapi_params(
+        self, events: AsyncHandlers, model: Any, params: dict[str, Any], context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`AioBaseClient._emit_api_params` (`Transport._api_params`, awaited)."""
+        operation = model.name
+        responses = await events.emit(
+            f"provide-client-params.{self._service_id}.{operation}",
+            params=params,
+            model=model,
+            context=context,
+        )
+        params = self._first_non_none(responses, default=params)
+        await events.emit(
+            f"before-parameter-build.{self._service_id}.{operation}",
+            params=params,
+            model=model,
+            context=context,
+        )
+        return params
 
     @classmethod
     def of(cls, client: Any) -> AioTransport | None:
@@ -83,12 +102,6 @@ class AioTransport(Transport):
         self._endpoint_remember(key, context, before, answer)
         return answer  # type: ignore[no-any-return]
 
-    async def _amake_request(self, model: Any, request: dict[str, Any]) -> tuple[Any, Any]:
-        loop = self._loop
-        if isinstance(loop, AioEndpointLoop) and loop.usable():
-            return await loop.amake_request(model, request)
-        return await self._client._endpoint.make_request(model, request)  # type: ignore[no-any-return]
-
     async def acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """What `await client.<operation>(**params)` returns, or the ClientError it raises."""
         # botocore's synchronous context manager does what aiobotocore's asynchronous one does
@@ -98,14 +111,22 @@ class AioTransport(Transport):
 
     async def _acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         client = self._client
-        events = self._events
         model = self._model(operation)
         context = self._request_context(model)
+        loop = self._lean()
+        lean = loop if isinstance(loop, AioEndpointLoop) else None
+        events: Any = self._events if lean is None else lean.ahandlers
         # The fast path's own serialisation swap must not run here: this module serialises.
-        with fastpath.ours(False):
-            params = await client._emit_api_params(
-                api_params=params, operation_model=model, context=context
-            )
+        mark = fastpath.mark(False)
+        try:
+            if lean is None:
+                params = await client._emit_api_params(
+                    api_params=params, operation_model=model, context=context
+                )
+            else:
+                params = await self._aapi_params(lean.ahandlers, model, params, context)
+        finally:
+            fastpath.unmark(mark)
         url, headers, properties = await self._aendpoint(model, operation, params, context)
         request = self._request(model, operation, params, context, url, headers, properties)
         service_id = self._service_id
@@ -121,15 +142,20 @@ class AioTransport(Transport):
         else:
             self._compress(client.meta.config, request, model)
             self._checksum(request)
+            # The fast path's before-parse handler takes the items out of the JSON itself.
+            mark = fastpath.mark(True)
             try:
-                # The fast path's before-parse handler takes the items out of the JSON itself.
-                with fastpath.ours(True):
-                    http, parsed = await self._amake_request(model, request)
+                if lean is None:
+                    http, parsed = await client._endpoint.make_request(model, request)
+                else:
+                    http, parsed = await lean.amake_request(model, request)
             except Exception as exc:
                 await events.emit(
                     f"after-call-error.{service_id}.{operation}", exception=exc, context=context
                 )
                 raise
+            finally:
+                fastpath.unmark(mark)
         await events.emit(
             f"after-call.{service_id}.{operation}",
             http_response=http,
@@ -153,6 +179,8 @@ class AioEndpointLoop(EndpointLoop):
         from aiobotocore.endpoint import convert_to_response_dict  # type: ignore[import-untyped]
         from aiobotocore.httpchecksum import handle_checksum_body
 
+        self._endpoint._sleep  # noqa: B018 - awaited before a retry, as AioEndpoint does
+        self.ahandlers = AsyncHandlers(self._aliaser)
         # aiobotocore's coroutines (botocore's are the parent's _convert / _checksum_body).
         self._aconvert: Any = convert_to_response_dict
         self._acheck_body: Any = handle_checksum_body
@@ -172,9 +200,7 @@ class AioEndpointLoop(EndpointLoop):
         endpoint._update_retries_context(context, attempts)
         request = await self._acreate_request(request_dict, model)
         success_response, exception = await self._aget_response(request, model, context)
-        while await endpoint._needs_retry(
-            attempts, model, request_dict, success_response, exception
-        ):
+        while await self._aneeds_retry(attempts, model, request_dict, success_response, exception):
             attempts += 1
             endpoint._update_retries_context(context, attempts, success_response)
             request.reset_stream()
@@ -186,12 +212,39 @@ class AioEndpointLoop(EndpointLoop):
             raise exception
         return success_response  # type: ignore[no-any-return]
 
+    # -- AioEndpoint._needs_retry
+
+    async def _aneeds_retry(
+        self,
+        attempts: int,
+        model: Any,
+        request_dict: dict[str, Any],
+        response: Any,
+        exception: BaseException | None,
+    ) -> bool:
+        """`AioEndpoint._needs_retry`: the needs-retry handlers awaited, the endpoint's own
+        sleep (asyncio's or anyio's) awaited before a retry."""
+        responses = await self.ahandlers.emit(
+            f"needs-retry.dynamodb.{model.name}",
+            response=response,
+            endpoint=self._endpoint,
+            operation=model,
+            attempts=attempts,
+            caught_exception=exception,
+            request_dict=request_dict,
+        )
+        delay = self._first_non_none(responses)
+        if delay is None or delay is False:
+            return False
+        await self._endpoint._sleep(delay)
+        return True
+
     # -- AioEndpoint.create_request
 
     async def _acreate_request(self, request_dict: dict[str, Any], model: Any) -> Any:
         request = self._request_object(request_dict, model)
         operation = model.name
-        event, handlers = self.handlers.of(f"request-created.dynamodb.{operation}")
+        event, handlers = self.ahandlers.of(f"request-created.dynamodb.{operation}")
         for handler in handlers:
             if handler == self._ua_handler:
                 self._user_agent(request)
@@ -208,7 +261,7 @@ class AioEndpointLoop(EndpointLoop):
     ) -> tuple[Any, BaseException | None]:
         success_response, exception = await self._ado_get_response(request, model, context)
         event = f"response-received.dynamodb.{model.name}"
-        if self.handlers.of(event)[1]:
+        if self.ahandlers.of(event)[1]:
             kwargs: dict[str, Any] = {
                 "response_dict": None,
                 "parsed_response": None,
@@ -219,7 +272,7 @@ class AioEndpointLoop(EndpointLoop):
                 http_response, parsed_response = success_response
                 kwargs["parsed_response"] = parsed_response
                 kwargs["response_dict"] = await self._aconvert(http_response, model)
-            await self._aliaser.emit(event, **kwargs)
+            await self.ahandlers.emit(event, **kwargs)
         return success_response, exception
 
     async def _ado_get_response(
@@ -227,7 +280,7 @@ class AioEndpointLoop(EndpointLoop):
     ) -> tuple[Any, BaseException | None]:
         operation = model.name
         try:
-            responses = await self._aliaser.emit(
+            responses = await self.ahandlers.emit(
                 f"before-send.dynamodb.{operation}", request=request
             )
             http_response = self._first_non_none(responses)
@@ -241,12 +294,12 @@ class AioEndpointLoop(EndpointLoop):
         event = f"before-parse.dynamodb.{operation}"
         parsed = None
         if 200 <= status < 300 and all(
-            handler is fastpath.before_parse for handler in self.handlers.of(event)[1]
+            handler is fastpath.before_parse for handler in self.ahandlers.of(event)[1]
         ):
             parsed = await self._aparse_ok(response_dict, model)
         if parsed is None:
             customized: dict[str, Any] = {}
-            await self._aliaser.emit(
+            await self.ahandlers.emit(
                 event,
                 operation_model=model,
                 response_dict=response_dict,

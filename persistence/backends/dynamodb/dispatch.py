@@ -14,6 +14,7 @@ lines are the one thing it does not write, so the transports use it only while b
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 Handler = Any
@@ -21,7 +22,7 @@ Handler = Any
 Found = tuple[str, list[Handler]]
 
 
-class Handlers:
+class Registry:
     """The handlers of one client's events, kept per registry state."""
 
     def __init__(self, events: Any) -> None:
@@ -49,6 +50,10 @@ class Handlers:
             found = known[event] = (name, list(self._emitter._handlers.prefix_search(name)))
         return found
 
+
+class Handlers(Registry):
+    """botocore's `emit` and `emit_until_response` over the handlers `Registry` keeps."""
+
     def emit(self, event: str, **kwargs: Any) -> list[tuple[Handler, Any]]:
         """`events.emit(event, **kwargs)`: every handler's (handler, answer)."""
         name, handlers = self.of(event)
@@ -67,6 +72,39 @@ class Handlers:
         answer: tuple[Handler, Any] = (None, None)
         for handler in handlers:
             answer = (handler, handler(**kwargs))
+            if answer[1] is not None:
+                return answer
+        return answer
+
+
+async def _resolved(value: Any) -> Any:
+    """aiobotocore's `resolve_awaitable`: its emitter awaits what a handler returns if it can."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class AsyncHandlers(Registry):
+    """aiobotocore's `emit` and `emit_until_response`: its `_emit` awaits each handler's answer
+    when it is awaitable (a coroutine handler) before calling the next."""
+
+    async def emit(self, event: str, **kwargs: Any) -> list[tuple[Handler, Any]]:
+        """`await events.emit(event, **kwargs)`."""
+        name, handlers = self.of(event)
+        if not handlers:
+            return []
+        kwargs["event_name"] = name
+        return [(handler, await _resolved(handler(**kwargs))) for handler in handlers]
+
+    async def emit_until_response(self, event: str, **kwargs: Any) -> tuple[Handler, Any]:
+        """`await events.emit_until_response(event, **kwargs)`."""
+        name, handlers = self.of(event)
+        if not handlers:
+            return None, None
+        kwargs["event_name"] = name
+        answer: tuple[Handler, Any] = (None, None)
+        for handler in handlers:
+            answer = (handler, await _resolved(handler(**kwargs)))
             if answer[1] is not None:
                 return answer
         return answer

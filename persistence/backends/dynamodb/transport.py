@@ -125,7 +125,6 @@ class Transport:
     def __init__(self, client: Any) -> None:
         from botocore.auth import resolve_auth_scheme_preference
         from botocore.awsrequest import prepare_request_dict
-        from botocore.client import BaseClient
         from botocore.compress import maybe_compress_request
         from botocore.context import get_context, start_as_current_context
         from botocore.hooks import first_non_none_response
@@ -147,7 +146,7 @@ class Transport:
         self._current_context = get_context
         self._loop = self._loop_class().of(client)
         self._own_params = getattr(type(client), "_emit_api_params", None) is getattr(
-            BaseClient, "_emit_api_params", False
+            self._client_class(), "_emit_api_params", False
         )
         self._first_non_none = first_non_none_response
         # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
@@ -157,6 +156,13 @@ class Transport:
     @staticmethod
     def _loop_class() -> type[EndpointLoop]:
         return EndpointLoop
+
+    @staticmethod
+    def _client_class() -> type[Any]:
+        """The client class whose `_emit_api_params` `_api_params` mirrors."""
+        from botocore.client import BaseClient
+
+        return BaseClient
 
     @classmethod
     def of(cls, client: Any) -> Transport | None:
