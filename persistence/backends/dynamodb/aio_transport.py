@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from . import fastpath
-from .dispatch import AsyncHandlers, _resolved
+from .dispatch import AsyncHandlers, resolved
 from .endpoint_loop import EndpointLoop
 from .transport import Transport, fits, is_async
 
@@ -249,9 +249,7 @@ class AioEndpointLoop(EndpointLoop):
             if handler == self._ua_handler:
                 self._user_agent(request)
             else:
-                await _resolved(
-                    handler(request=request, operation_name=operation, event_name=event)
-                )
+                await resolved(handler(request=request, operation_name=operation, event_name=event))
         return self._prepared(request)
 
     # -- AioEndpoint._get_response / _do_get_response

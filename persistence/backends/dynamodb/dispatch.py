@@ -77,7 +77,7 @@ class Handlers(Registry):
         return answer
 
 
-async def _resolved(value: Any) -> Any:
+async def resolved(value: Any) -> Any:
     """aiobotocore's `resolve_awaitable`: its emitter awaits what a handler returns if it can."""
     if inspect.isawaitable(value):
         return await value
@@ -94,7 +94,7 @@ class AsyncHandlers(Registry):
         if not handlers:
             return []
         kwargs["event_name"] = name
-        return [(handler, await _resolved(handler(**kwargs))) for handler in handlers]
+        return [(handler, await resolved(handler(**kwargs))) for handler in handlers]
 
     async def emit_until_response(self, event: str, **kwargs: Any) -> tuple[Handler, Any]:
         """`await events.emit_until_response(event, **kwargs)`."""
@@ -104,7 +104,7 @@ class AsyncHandlers(Registry):
         kwargs["event_name"] = name
         answer: tuple[Handler, Any] = (None, None)
         for handler in handlers:
-            answer = (handler, await _resolved(handler(**kwargs)))
+            answer = (handler, await resolved(handler(**kwargs)))
             if answer[1] is not None:
                 return answer
         return answer
