@@ -16,9 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.endpoint import convert_to_response_dict
+from botocore.handlers import add_retry_headers
+from botocore.httpchecksum import handle_checksum_body
 
 import persistence as p
 from persistence.backends.dynamodb import fastpath
+from persistence.backends.dynamodb.endpoint_loop import EndpointLoop
 
 from . import peers
 from .model import ORDERS, Order, hand_from_item, hand_to_item, json_ready, make_order
@@ -28,6 +32,7 @@ if TYPE_CHECKING:  # suites.py imports this module from its SUITES list: no impo
     from .suites import Contender, Row, Settings
 
 URL = "https://dynamodb.us-east-1.amazonaws.com/"
+_USER_AGENT = new_client()._user_agent_creator.to_string()
 TARGET = 2.0
 
 
@@ -44,6 +49,53 @@ def _signed(client: Any, operation: str, body: bytes) -> AWSRequest:
     credentials = client._request_signer._credentials.get_frozen_credentials()
     SigV4Auth(credentials, "dynamodb", "us-east-1").add_auth(request)
     return request
+
+
+def _kept_steps(client: Any, operation: str, body: bytes) -> Any:
+    """The steps of a call that the transport keeps (adr/0018), done with the endpoint loop's
+    own request object and one-pass preparation, and nothing else: the retry context
+    (invocation id), the request with botocore's headers, the client's RequestSigner, the
+    retry headers, the prepared request, `before-send` (the stub answers), the response read
+    and its CRC32 checked, `json.loads`, and the `needs-retry` handlers' decision. No
+    parameter, before-call or after-call events, endpoint rules, User-Agent, context or
+    library work: a bound below which the transport cannot go while it keeps botocore's
+    signer, retry handler and hooks."""
+    loop = _LOOPS.get(id(client))
+    if loop is None:
+        loop = _LOOPS[id(client)] = EndpointLoop.of(client)
+    assert loop is not None
+    endpoint = client._endpoint
+    model = loop._client.meta.service_model.operation_model(operation)
+    context: dict[str, Any] = {"client_config": client.meta.config, "auth_type": "v4"}
+    endpoint._update_retries_context(context, 1)
+    request_dict = {
+        "url_path": "/",
+        "query_string": "",
+        "method": "POST",
+        "url": URL,
+        "body": body,
+        "headers": {
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+            "User-Agent": _USER_AGENT,
+        },
+        "context": context,
+    }
+    request = loop._request_object(request_dict, model)
+    client._request_signer.sign(operation, request)
+    add_retry_headers(request)
+    prepared = loop._prepared(request)
+    http = loop.handlers.emit_until_response(f"before-send.dynamodb.{operation}", request=prepared)[
+        1
+    ]
+    response_dict = convert_to_response_dict(http, model)
+    handle_checksum_body(http, response_dict, context, model)
+    parsed = json.loads(response_dict["body"] or b"{}")
+    loop._needs_retry(1, model, request_dict, (http, parsed), None)
+    return parsed
+
+
+_LOOPS: dict[int, EndpointLoop | None] = {}
 
 
 def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
@@ -130,7 +182,15 @@ def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
         signer_client._request_signer.sign("GetItem", request)
         return hand_from_item(json.loads(answer)["Item"])
 
+    kept_client = new_client()
+    Stub(kept_client, {"GetItem": lambda _: answer})
+
+    def kept_steps() -> Order:
+        body = json.dumps({"TableName": "orders", "Key": key, "ConsistentRead": False}).encode()
+        return hand_from_item(_kept_steps(kept_client, "GetItem", body)["Item"])
+
     assert floor() == ours() == ours_plain() == endpoint_alone() == signer_alone() == order
+    assert kept_steps() == order
     assert boto3_get()["Item"]["order_id"] == {"S": order.order_id}
     assert stub.requests["GetItem"] >= 1
     return ("json.dumps + SigV4Auth + json.loads + hand-written (floor)", floor), [
@@ -139,6 +199,7 @@ def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
         ("boto3 client.get_item (no conversion)", boto3_get, None, ""),
         ("botocore Endpoint.make_request alone + hand-written", endpoint_alone, None, ""),
         ("floor signed by botocore's RequestSigner (bound)", signer_alone, None, ""),
+        ("botocore's kept steps alone + hand-written (bound)", kept_steps, None, ""),
     ]
 
 
@@ -199,6 +260,24 @@ def _commit(skipped: list[str]) -> tuple[Contender, list[Contender]]:
     contenders.append(
         ("asdict + TypeSerializer + client.transact_write_items", boto3_commit, None, "")
     )
+    kept_client = new_client()
+    Stub(kept_client, {"TransactWriteItems": lambda _: b"{}"})
+
+    def kept_steps() -> Any:
+        action = {
+            "Put": {
+                "TableName": "orders",
+                "Item": hand_to_item(order),
+                "ConditionExpression": "attribute_not_exists(#n0)",
+                "ExpressionAttributeNames": {"#n0": "pk"},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        body = json.dumps({"TransactItems": [action], "ClientRequestToken": token})
+        return _kept_steps(kept_client, "TransactWriteItems", body.encode())
+
+    assert set(kept_steps()) <= {"ResponseMetadata"}  # the retry handler adds it
+    contenders.append(("botocore's kept steps alone + hand-written (bound)", kept_steps, None, ""))
     return ("hand-written + json.dumps + SigV4Auth (floor)", floor), contenders
 
 

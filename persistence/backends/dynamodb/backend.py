@@ -69,9 +69,11 @@ class DynamoDBBackend:
 
     def _send(self, operation: str, params: dict[str, Any]) -> Any:
         transport = self._transport if self.fast_path else None
-        if transport is None:
+        if transport is not None:
+            # The transport marks its own steps for the fast path's handlers.
+            return transport.call(operation, params)
+        with fastpath.ours(self.fast_path):
             return getattr(self.client, _METHODS[operation])(**params)
-        return transport.call(operation, params)
 
     def register(self, table: Any) -> None:
         """Remember the key attributes (no request: tables are never described on the hot
@@ -83,7 +85,7 @@ class DynamoDBBackend:
     def get_item(self, table: str, key: Mapping[str, Wire], consistent: bool) -> Item | None:
         """GetItem: the stored item under `key`, or None."""
         request = get_item_request(table, key, consistent)
-        with refusals(), fastpath.ours(self.fast_path):
+        with refusals():
             response = self._send("GetItem", request)
         return get_item_result(response)
 
@@ -137,7 +139,7 @@ class DynamoDBBackend:
                 raise single_write_cancelled(failed) from None
             return
         request = transact_request(actions, token)
-        with transaction_errors(actions), fastpath.ours(self.fast_path):
+        with transaction_errors(actions):
             self._send("TransactWriteItems", request)
 
     def write(self, action: Action, *, return_values: str = "NONE") -> Item | None:

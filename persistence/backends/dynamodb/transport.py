@@ -143,6 +143,7 @@ class Transport:
         self._checksum = apply_request_checksum
         self._user_agent: str | None = None
         self._endpoints: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._urls: dict[str, str] = {}
         self._current_context = get_context
         self._loop = self._loop_class().of(client)
         self._own_params = getattr(type(client), "_emit_api_params", None) is getattr(
@@ -451,9 +452,25 @@ class Transport:
             # attempt (with this call's feature ids), so this value never reaches the wire
             # unless a handler reads it before then (it equals the first build).
             user_agent = self._user_agent = self._client._user_agent_creator.to_string()
-        self._prepare(request, endpoint_url=url, context=context, user_agent=user_agent)
+        # prepare_request_dict: the User-Agent header, the URL joined from the endpoint and the
+        # request's path ("/", no query, no host prefix: the same URL for every call to one
+        # endpoint, so it is joined by botocore once per endpoint), the context.
+        request["headers"]["User-Agent"] = user_agent
+        request["url"] = self._url(url)
+        request["context"] = context
         self._checksum_context(request, model, params)
         return request
+
+    def _url(self, endpoint_url: str) -> str:
+        """The request URL `prepare_request_dict` joins for a JSON request to `endpoint_url`."""
+        url = self._urls.get(endpoint_url)
+        if url is None:
+            probe: dict[str, Any] = {"url_path": "/", "query_string": "", "headers": {}}
+            self._prepare(probe, endpoint_url=endpoint_url)
+            url = probe["url"]
+            if len(self._urls) < _ENDPOINTS_KEPT:
+                self._urls[endpoint_url] = url
+        return url
 
     def _result(
         self, operation: str, context: dict[str, Any], http: Any, parsed: Any
