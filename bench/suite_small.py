@@ -203,21 +203,27 @@ def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
     ]
 
 
+def _commit_body(order: Order, token: str) -> str:
+    """The one-action commit's body, built by hand: the item and the condition the library's
+    add writes."""
+    action = {
+        "Put": {
+            "TableName": "orders",
+            "Item": hand_to_item(order),
+            "ConditionExpression": "attribute_not_exists(#n0)",
+            "ExpressionAttributeNames": {"#n0": "pk"},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+    return json.dumps({"TransactItems": [action], "ClientRequestToken": token})
+
+
 def _commit(skipped: list[str]) -> tuple[Contender, list[Contender]]:
     order = make_order(7)
     token = "0" * 32
 
     def floor() -> Any:
-        action = {
-            "Put": {
-                "TableName": "orders",
-                "Item": hand_to_item(order),
-                "ConditionExpression": "attribute_not_exists(#n0)",
-                "ExpressionAttributeNames": {"#n0": "pk"},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-        body = json.dumps({"TransactItems": [action], "ClientRequestToken": token})
+        body = _commit_body(order, token)
         _signed(client, "TransactWriteItems", body.encode())
         return json.loads(b"{}")
 
@@ -264,16 +270,7 @@ def _commit(skipped: list[str]) -> tuple[Contender, list[Contender]]:
     Stub(kept_client, {"TransactWriteItems": lambda _: b"{}"})
 
     def kept_steps() -> Any:
-        action = {
-            "Put": {
-                "TableName": "orders",
-                "Item": hand_to_item(order),
-                "ConditionExpression": "attribute_not_exists(#n0)",
-                "ExpressionAttributeNames": {"#n0": "pk"},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-        body = json.dumps({"TransactItems": [action], "ClientRequestToken": token})
+        body = _commit_body(order, token)
         return _kept_steps(kept_client, "TransactWriteItems", body.encode())
 
     assert set(kept_steps()) <= {"ResponseMetadata"}  # the retry handler adds it

@@ -224,16 +224,8 @@ class AioEndpointLoop(EndpointLoop):
     ) -> bool:
         """`AioEndpoint._needs_retry`: the needs-retry handlers awaited, the endpoint's own
         sleep (asyncio's or anyio's) awaited before a retry."""
-        responses = await self.ahandlers.emit(
-            f"needs-retry.dynamodb.{model.name}",
-            response=response,
-            endpoint=self._endpoint,
-            operation=model,
-            attempts=attempts,
-            caught_exception=exception,
-            request_dict=request_dict,
-        )
-        delay = self._first_non_none(responses)
+        event, arguments = self._retry_event(attempts, model, request_dict, response, exception)
+        delay = self._first_non_none(await self.ahandlers.emit(event, **arguments))
         if delay is None or delay is False:
             return False
         await self._endpoint._sleep(delay)

@@ -180,27 +180,6 @@ class EndpointLoop:
 
     # -- Endpoint._needs_retry
 
-    def _retry_delay(
-        self,
-        attempts: int,
-        model: Any,
-        request_dict: dict[str, Any],
-        response: Any,
-        exception: BaseException | None,
-    ) -> Any:
-        """The first non-None answer of the `needs-retry` handlers (a delay in seconds), with
-        the arguments `Endpoint._needs_retry` emits."""
-        responses = self.handlers.emit(
-            f"needs-retry.dynamodb.{model.name}",
-            response=response,
-            endpoint=self._endpoint,
-            operation=model,
-            attempts=attempts,
-            caught_exception=exception,
-            request_dict=request_dict,
-        )
-        return self._first_non_none(responses)
-
     def _needs_retry(
         self,
         attempts: int,
@@ -209,11 +188,32 @@ class EndpointLoop:
         response: Any,
         exception: BaseException | None,
     ) -> bool:
-        delay = self._retry_delay(attempts, model, request_dict, response, exception)
+        event, arguments = self._retry_event(attempts, model, request_dict, response, exception)
+        delay = self._first_non_none(self.handlers.emit(event, **arguments))
         if delay is None or delay is False:
             return False
         time.sleep(delay)  # botocore.endpoint's own `time.sleep`
         return True
+
+    def _retry_event(
+        self,
+        attempts: int,
+        model: Any,
+        request_dict: dict[str, Any],
+        response: Any,
+        exception: BaseException | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """The `needs-retry` event and the arguments `Endpoint._needs_retry` emits it with; the
+        handlers' first non-None answer is the delay before a retry (None or False: none)."""
+        arguments = {
+            "response": response,
+            "endpoint": self._endpoint,
+            "operation": model,
+            "attempts": attempts,
+            "caught_exception": exception,
+            "request_dict": request_dict,
+        }
+        return f"needs-retry.dynamodb.{model.name}", arguments
 
     # -- Endpoint.create_request
 
