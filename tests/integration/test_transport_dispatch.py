@@ -277,3 +277,22 @@ def test_a_client_replacing_emit_api_params_is_called(used: dict[str, int]) -> N
     assert calls == ["GetItem"]
     assert json.loads(wire.sent[0]["body"])["ConsistentRead"] is True
     assert used == {"loop": 0, "make_request": 1}
+
+
+def test_a_client_whose_events_are_not_the_endpoints_uses_its_emitter(
+    used: dict[str, int],
+) -> None:
+    """The handlers are read from the endpoint's emitter: a client whose `meta.events` was
+    replaced by another emitter has its own events emitted there, through make_request."""
+    client = stub_client()
+    other = stub_client()
+    wire = Wire(client, lambda _: answer(b"{}"))
+    transport = Transport.of(client)
+    assert transport is not None
+    seen: list[str] = []
+    other.meta.events.register("before-call.dynamodb", lambda **kw: seen.append(kw["event_name"]))
+    client.meta.events = other.meta.events
+    transport.call("GetItem", GET)
+    assert seen == ["before-call.dynamodb.GetItem"]
+    assert len(wire.sent) == 1
+    assert used == {"loop": 0, "make_request": 1}

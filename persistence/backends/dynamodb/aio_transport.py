@@ -115,7 +115,7 @@ class AioTransport(Transport):
         context = self._request_context(model)
         loop = self._lean()
         lean = loop if isinstance(loop, AioEndpointLoop) else None
-        events: Any = self._events if lean is None else lean.ahandlers
+        events: Any = client.meta.events if lean is None else lean.ahandlers
         # The fast path's own serialisation swap must not run here: this module serialises.
         mark = fastpath.mark(False)
         try:
@@ -180,7 +180,7 @@ class AioEndpointLoop(EndpointLoop):
         from aiobotocore.httpchecksum import handle_checksum_body
 
         self._endpoint._sleep  # noqa: B018 - awaited before a retry, as AioEndpoint does
-        self.ahandlers = AsyncHandlers(self._aliaser)
+        self.ahandlers = AsyncHandlers(self.events)
         # aiobotocore's coroutines (botocore's are the parent's _convert / _checksum_body).
         self._aconvert: Any = convert_to_response_dict
         self._acheck_body: Any = handle_checksum_body

@@ -98,8 +98,9 @@ class EndpointLoop:
             getattr(endpoint, name)
         self._endpoint = endpoint
         self._client = client
-        self._aliaser = endpoint._event_emitter
-        self.handlers = Handlers(self._aliaser)
+        # The emitter the endpoint emits on (the client's `meta.events` unless replaced).
+        self.events = endpoint._event_emitter
+        self.handlers = Handlers(self.events)
         self._factory = endpoint._response_parser_factory
         self._add_modeled_error_fields = endpoint._add_modeled_error_fields
         self._request_class = _request_class()

@@ -131,7 +131,6 @@ class Transport:
         from botocore.httpchecksum import apply_request_checksum, resolve_checksum_context
 
         self._client = client
-        self._events = client.meta.events
         self._service = client._service_model
         self._service_id = self._service.service_id.hyphenize()
         self._models: dict[str, Any] = {}
@@ -290,7 +289,7 @@ class Transport:
         or unregister: the emitter then replaces its lookup-cache dict, and the one seen last is
         kept alive here so its identity cannot be reused."""
         try:
-            emitter = self._events._emitter
+            emitter = self._client.meta.events._emitter
             marker = emitter._lookup_cache
             seen, registered = self._hooks
             if marker is seen:
@@ -311,6 +310,7 @@ class Transport:
         if (
             loop is None
             or not self._own_params
+            or self._client.meta.events is not loop.events
             or "_emit_api_params" in vars(self._client)
             or not loop.usable()
         ):
@@ -348,7 +348,7 @@ class Transport:
         model = self._model(operation)
         context = self._request_context(model)
         loop = self._lean()
-        events: Any = self._events if loop is None else loop.handlers
+        events: Any = client.meta.events if loop is None else loop.handlers
         # The fast path's own serialisation swap must not run here: this module serialises.
         mark = fastpath.mark(False)
         try:
