@@ -434,6 +434,9 @@ async def test_needs_retry_handlers_decide_as_on_the_public_path(server: MotoSer
             client.meta.events.register_first("needs-retry.dynamodb.GetItem", retry_once)
             backend = AsyncDynamoDBBackend(client, fast_path=fast_path)
             assert (backend._transport is not None) is fast_path
+            if backend._transport is not None:
+                # The loop and its own dispatch serve the call (not aiobotocore's make_request).
+                assert backend._transport._lean() is backend._transport._loop is not None
             await backend.get_item(TABLE.name, KEY, True)
             runs.append((seen, slept))
     assert runs[0] == runs[1]

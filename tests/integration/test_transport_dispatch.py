@@ -225,6 +225,7 @@ def test_needs_retry_handlers_get_botocores_arguments_and_decide(
         if ours:
             transport = Transport.of(client)
             assert transport is not None
+            assert transport._lean() is transport._loop is not None
             transport.call("GetItem", GET)
         else:
             client.get_item(**GET)

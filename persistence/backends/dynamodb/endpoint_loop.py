@@ -11,6 +11,7 @@ decision, and each difference is listed on the class.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -36,13 +37,15 @@ _CALLED = ("_update_retries_context", "_send")
 _UA_KEPT = 64
 
 
+@functools.cache
 def _request_class() -> type[Any]:
     """`AWSRequest` whose `body` is its bytes when it holds bytes.
 
     `AWSRequest.body` prepares the whole request (headers copied, Content-Length worked out) to
     return `data`, and the SigV4 signer reads it once per signature. For a non-empty bytes body
     the preparer returns `data` itself, so this answers the same value without the copy. Every
-    other body (empty, a dict of form fields, a stream) goes through the preparer as before."""
+    other body (empty, a dict of form fields, a stream) goes through the preparer as before.
+    Made once, on first use, as botocore is imported lazily."""
     from botocore.awsrequest import AWSRequest
 
     class Request(AWSRequest):
@@ -80,7 +83,6 @@ class EndpointLoop:
 
     def __init__(self, client: Any) -> None:
         from botocore import endpoint as botocore_endpoint
-        from botocore import handlers
         from botocore.awsrequest import AWSPreparedRequest, HeadersDict
         from botocore.context import get_context
         from botocore.history import get_global_history_recorder
@@ -115,7 +117,6 @@ class EndpointLoop:
         self._ua_handler = self._ua_creator.rebuild_and_replace_user_agent_handler
         self._ua_config = self._ua_creator._client_config
         self._ua_features = self._ua_creator._client_features
-        self._add_retry_headers = handlers.add_retry_headers
         self._user_agents: dict[tuple[str, ...], str] = {}
         # The botocore loggers whose debug lines this loop would not write (the endpoint's
         # request, retry and response lines, the emitter's per-handler lines, the parser's body

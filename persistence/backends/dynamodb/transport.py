@@ -10,16 +10,18 @@ keeps everything else of botocore's, in the same order and with the same argumen
 
 - the `provide-client-params`, `before-parameter-build`, `before-call`, `after-call` and
   `after-call-error` events, so botocore's own handlers (the recursion-detection
-  X-Amzn-Trace-Id header) and users' hooks run;
+  X-Amzn-Trace-Id header) and users' hooks run (called by dispatch.py's `Handlers` as the
+  emitter would call them, while the endpoint loop is usable);
 - the endpoint from the client's own ruleset resolver (endpoint_url, region, FIPS, dual-stack,
   account-id endpoints), remembered per operation, tables and account (see `_endpoint`);
-- `Endpoint.make_request`'s decisions: `EndpointLoop` below repeats `Endpoint._send_request`
-  attempt by attempt and calls botocore for each step, so signing with the client's signer and
-  credential provider (refresh included), the retry handlers and quotas, the amz-sdk-request
-  header, the CRC32 check of DynamoDB responses and botocore's parsing of error responses are
-  botocore's own code; it remembers the User-Agent string per input instead of rebuilding it,
-  and reads 2xx bodies with `json.loads`. Where it cannot account for a handler or a replaced
-  method it calls `make_request` itself;
+- `Endpoint.make_request`'s decisions: `EndpointLoop` (endpoint_loop.py) repeats
+  `Endpoint._send_request` attempt by attempt and calls botocore for each step, so signing with
+  the client's signer and credential provider (refresh included), the retry handlers and
+  quotas, the amz-sdk-request header, the CRC32 check of DynamoDB responses and botocore's
+  parsing of error responses are botocore's own code; it remembers the User-Agent string per
+  input instead of rebuilding it, prepares the request in one pass, and reads 2xx bodies with
+  `json.loads`. Where it cannot account for a handler or a replaced method it calls
+  `make_request` itself;
 - the `ClientError` subclass `_make_api_call` would raise for a status >= 300.
 
 What it skips is parameter validation (the library's requests are valid by construction: it builds
