@@ -51,7 +51,7 @@ def _signed(client: Any, operation: str, body: bytes) -> AWSRequest:
     return request
 
 
-def _kept_steps(client: Any, operation: str, body: bytes) -> Any:
+def _kept_steps(loop: EndpointLoop, operation: str, body: bytes) -> Any:
     """The steps of a call that the transport keeps (adr/0018), done with the endpoint loop's
     own request object and one-pass preparation, and nothing else: the retry context
     (invocation id), the request with botocore's headers, the client's RequestSigner, the
@@ -60,12 +60,9 @@ def _kept_steps(client: Any, operation: str, body: bytes) -> Any:
     parameter, before-call or after-call events, endpoint rules, User-Agent, context or
     library work: a bound below which the transport cannot go while it keeps botocore's
     signer, retry handler and hooks."""
-    loop = _LOOPS.get(id(client))
-    if loop is None:
-        loop = _LOOPS[id(client)] = EndpointLoop.of(client)
-    assert loop is not None
+    client = loop._client
     endpoint = client._endpoint
-    model = loop._client.meta.service_model.operation_model(operation)
+    model = client.meta.service_model.operation_model(operation)
     context: dict[str, Any] = {"client_config": client.meta.config, "auth_type": "v4"}
     endpoint._update_retries_context(context, 1)
     request_dict = {
@@ -93,9 +90,6 @@ def _kept_steps(client: Any, operation: str, body: bytes) -> Any:
     parsed = json.loads(response_dict["body"] or b"{}")
     loop._needs_retry(1, model, request_dict, (http, parsed), None)
     return parsed
-
-
-_LOOPS: dict[int, EndpointLoop | None] = {}
 
 
 def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
@@ -184,10 +178,12 @@ def _get(skipped: list[str]) -> tuple[Contender, list[Contender]]:
 
     kept_client = new_client()
     Stub(kept_client, {"GetItem": lambda _: answer})
+    kept_loop = EndpointLoop.of(kept_client)
+    assert kept_loop is not None
 
     def kept_steps() -> Order:
         body = json.dumps({"TableName": "orders", "Key": key, "ConsistentRead": False}).encode()
-        return hand_from_item(_kept_steps(kept_client, "GetItem", body)["Item"])
+        return hand_from_item(_kept_steps(kept_loop, "GetItem", body)["Item"])
 
     assert floor() == ours() == ours_plain() == endpoint_alone() == signer_alone() == order
     assert kept_steps() == order
@@ -268,10 +264,12 @@ def _commit(skipped: list[str]) -> tuple[Contender, list[Contender]]:
     )
     kept_client = new_client()
     Stub(kept_client, {"TransactWriteItems": lambda _: b"{}"})
+    kept_loop = EndpointLoop.of(kept_client)
+    assert kept_loop is not None
 
     def kept_steps() -> Any:
         body = _commit_body(order, token)
-        return _kept_steps(kept_client, "TransactWriteItems", body.encode())
+        return _kept_steps(kept_loop, "TransactWriteItems", body.encode())
 
     assert set(kept_steps()) <= {"ResponseMetadata"}  # the retry handler adds it
     contenders.append(("botocore's kept steps alone + hand-written (bound)", kept_steps, None, ""))

@@ -26,6 +26,7 @@ class Registry:
     """The handlers of one client's events, kept per registry state."""
 
     def __init__(self, events: Any) -> None:
+        self.events = events
         self._emitter = events._emitter
         self._alias = events._alias_event_name
         self._emitter._lookup_cache  # noqa: B018 - the registry's change marker must exist

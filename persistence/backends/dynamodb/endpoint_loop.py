@@ -100,9 +100,9 @@ class EndpointLoop:
             getattr(endpoint, name)
         self._endpoint = endpoint
         self._client = client
+        self.handlers = Handlers(endpoint._event_emitter)
         # The emitter the endpoint emits on (the client's `meta.events` unless replaced).
-        self.events = endpoint._event_emitter
-        self.handlers = Handlers(self.events)
+        self.events = self.handlers.events
         self._factory = endpoint._response_parser_factory
         self._add_modeled_error_fields = endpoint._add_modeled_error_fields
         self._request_class = _request_class()

@@ -41,6 +41,7 @@ from typing import Any
 
 from ... import fastjson
 from . import fastpath
+from .dispatch import Registry
 from .endpoint_loop import EndpointLoop
 
 # The botocore releases this module was tested against (aiobotocore pins botocore to 1.43.x):
@@ -151,9 +152,8 @@ class Transport:
             self._client_class(), "_emit_api_params", False
         )
         self._first_non_none = first_non_none_response
-        # (the emitter's lookup-cache dict seen, whether a resolution hook was registered then):
-        # one attribute, so a thread never pairs one registry's marker with another's answer.
-        self._hooks: tuple[Any, bool] = (None, True)
+        # The handler lists of the client's events (re-made if `meta.events` is replaced).
+        self._registry: Registry | None = None
 
     @staticmethod
     def _loop_class() -> type[EndpointLoop]:
@@ -286,23 +286,16 @@ class Transport:
         return getattr(credentials, "account_id", None) if credentials is not None else None
 
     def _resolution_hooks(self) -> bool:
-        """Whether a handler for `before-endpoint-resolution.dynamodb` is registered (True when
-        the emitter cannot say: then nothing is cached). Looked up again only after a register
-        or unregister: the emitter then replaces its lookup-cache dict, and the one seen last is
-        kept alive here so its identity cannot be reused."""
+        """Whether a handler for `before-endpoint-resolution.dynamodb` is registered on the
+        client's events (True when the emitter cannot say: then nothing is cached)."""
+        events = self._client.meta.events
         try:
-            emitter = self._client.meta.events._emitter
-            marker = emitter._lookup_cache
-            seen, registered = self._hooks
-            if marker is seen:
-                return registered
-            found = bool(
-                emitter._handlers.prefix_search(f"before-endpoint-resolution.{self._service_id}")
-            )
+            registry = self._registry
+            if registry is None or registry.events is not events:
+                registry = self._registry = Registry(events)
+            return bool(registry.of(f"before-endpoint-resolution.{self._service_id}")[1])
         except AttributeError:
             return True
-        self._hooks = (marker, found)
-        return found
 
     def _lean(self) -> EndpointLoop | None:
         """The loop, when this call may go through it and dispatch its events with its
