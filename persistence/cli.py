@@ -37,17 +37,22 @@ class UsageError(Exception):
 # ---------------------------------------------------------------------------------- loading
 
 
-def load_tables(target: str) -> list[Table]:
-    """The tables named by `MODULE[:ATTR]`: every Table (and the table of every Mapping) among
-    the module's attributes, or only the object ATTR names (a dotted path is allowed)."""
-    module_name, _, attr = target.partition(":")
+def _import(module_name: str) -> Any:
+    """The module `module_name`, or a UsageError that says how to make it importable."""
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ImportError as error:
         raise UsageError(
             f"cannot import {module_name!r} ({error}); give an importable module, run from the "
             "directory that holds it or set PYTHONPATH"
         ) from error
+
+
+def load_tables(target: str) -> list[Table]:
+    """The tables named by `MODULE[:ATTR]`: every Table (and the table of every Mapping) among
+    the module's attributes, or only the object ATTR names (a dotted path is allowed)."""
+    module_name, _, attr = target.partition(":")
+    module = _import(module_name)
     if attr:
         obj: Any = module
         for part in attr.split("."):
@@ -473,13 +478,7 @@ def load_relay(target: str, client: Any) -> Any:
     from .messaging.outbox import OutboxRelay
 
     module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise UsageError(
-            f"cannot import {module_name!r} ({error}); give an importable module, run from the "
-            "directory that holds it or set PYTHONPATH"
-        ) from error
+    module = _import(module_name)
     factory: Any = module
     for part in (attr or "relay").split("."):
         if not hasattr(factory, part):
