@@ -178,19 +178,13 @@ def _measure(value: Mapping[str, Any], depth: int, where: str) -> int:
             return _number_size(inner)
         if tag == "M" or tag == "L":
             if inner and depth >= limits.MAX_NESTING_DEPTH:
-                raise ValidationError(
-                    f"{where}: nested {depth + 1} levels deep; DynamoDB allows "
-                    f"{limits.MAX_NESTING_DEPTH}"
-                )
+                raise _too_deep(where, depth)
             total = 3
             if tag == "M":
                 for key in inner:
                     total += len(key) if key.isascii() else len(key.encode("utf-8"))
                 if "" in inner:
-                    raise ValidationError(
-                        f"{where}: a map key is empty; DynamoDB attribute names, map keys "
-                        "included, are at least one character long"
-                    )
+                    raise _empty_map_key(where)
                 inner = inner.values()
             for member in inner:
                 # Strings inline: most members are, and a call per member doubles the cost.
@@ -315,6 +309,21 @@ def check_put_item(
     return bound, False
 
 
+def _too_deep(where: str, depth: int) -> ValidationError:
+    """The error `_measure` and `_check_value` raise for a document nested below `depth`."""
+    return ValidationError(
+        f"{where}: nested {depth + 1} levels deep; DynamoDB allows {limits.MAX_NESTING_DEPTH}"
+    )
+
+
+def _empty_map_key(where: str) -> ValidationError:
+    """The error `_measure` and `_check_value` raise for a map with an empty key."""
+    return ValidationError(
+        f"{where}: a map key is empty; DynamoDB attribute names, map keys included, are at "
+        "least one character long"
+    )
+
+
 def _check_value(value: Mapping[str, Any], depth: int, where: str) -> None:
     """The rules `_measure` applies to a value at `depth`, without its sizes: the same checks in
     the same order, so the same first error."""
@@ -323,16 +332,10 @@ def _check_value(value: Mapping[str, Any], depth: int, where: str) -> None:
             if not inner:
                 return
             if depth >= limits.MAX_NESTING_DEPTH:
-                raise ValidationError(
-                    f"{where}: nested {depth + 1} levels deep; DynamoDB allows "
-                    f"{limits.MAX_NESTING_DEPTH}"
-                )
+                raise _too_deep(where, depth)
             if tag == "M":
                 if "" in inner:
-                    raise ValidationError(
-                        f"{where}: a map key is empty; DynamoDB attribute names, map keys "
-                        "included, are at least one character long"
-                    )
+                    raise _empty_map_key(where)
                 inner = inner.values()
             for member in inner:
                 if "S" not in member and "N" not in member:
