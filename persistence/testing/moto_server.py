@@ -113,14 +113,20 @@ class MotoServer:
 
         with _session_lock:
             session = _shared_session()
-            return session.client(
-                "dynamodb",
-                endpoint_url=self.endpoint_url,
-                region_name=REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                config=Config(**({"retries": {"max_attempts": 2, "mode": "standard"}} | config)),
-            )
+            return session.client("dynamodb", **self._client_settings(Config, config))
+
+    def _client_settings(self, config_class: Any, config: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of a client for this server, botocore's or aiobotocore's
+        (`config_class`): its endpoint, fake credentials, two standard-mode attempts unless
+        `config` says otherwise."""
+        retries = {"retries": {"max_attempts": 2, "mode": "standard"}}
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": REGION,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+            "config": config_class(**(retries | config)),
+        }
 
     def aio_client(self, **config: Any) -> Any:
         """An aiobotocore DynamoDB client for this server, with the settings of `client()`, to
@@ -129,14 +135,7 @@ class MotoServer:
         # by name: aiobotocore is the optional `async` extra, and ships no type hints
         aio_config = importlib.import_module("aiobotocore.config").AioConfig
         session = importlib.import_module("aiobotocore.session").get_session()
-        return session.create_client(
-            "dynamodb",
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=aio_config(**({"retries": {"max_attempts": 2, "mode": "standard"}} | config)),
-        )
+        return session.create_client("dynamodb", **self._client_settings(aio_config, config))
 
     def reset(self) -> None:
         """Forget every table (moto's reset endpoint)."""

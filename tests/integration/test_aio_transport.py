@@ -31,7 +31,7 @@ from persistence.tables import create_table_request
 from persistence.testing import faults
 from persistence.testing.moto_server import MotoServer
 
-from .test_transport_wire import assert_same_request
+from .test_transport_wire import Wire, assert_same_request
 
 pytestmark = [pytest.mark.dynamodb, pytest.mark.anyio]
 
@@ -68,24 +68,6 @@ async def client_on(server: MotoServer, **config: Any) -> AsyncIterator[Any]:
         # An instance attribute the loop does not mirror: it awaits the endpoint's own sleep.
         client._endpoint._sleep = _no_sleep
         yield client
-
-
-class Wire:
-    """Records every prepared request aiobotocore sends (the request goes on to the server)."""
-
-    def __init__(self, client: Any) -> None:
-        self.sent: list[dict[str, Any]] = []
-        client.meta.events.register("before-send.dynamodb", self._send)
-
-    def _send(self, request: Any, **_: Any) -> None:
-        headers = {
-            k.lower(): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in request.headers.items()
-        }
-        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
-        self.sent.append(
-            {"method": request.method, "url": request.url, "headers": headers, "body": body}
-        )
 
 
 @pytest.fixture
